@@ -1,0 +1,75 @@
+"""The card, labelled fields and submit button shared by the log-in and sign-up pages."""
+
+from __future__ import annotations
+
+import json
+
+import reflex as rx
+
+from chatapp.config import get_settings
+from chatapp.state.auth_form import AuthFormState
+
+
+def field(label: str, name: str, form_id: str, error: rx.Var[str], **input_props) -> rx.Component:
+    """A labelled input with its problem shown right under it (and announced)."""
+    field_id = f"{form_id}-{name}"
+    return rx.vstack(
+        rx.el.label(label, html_for=field_id, class_name="field-label"),
+        rx.input(
+            id=field_id,
+            name=name,
+            size="3",
+            width="100%",
+            aria_invalid=rx.cond(error != "", "true", "false"),
+            aria_describedby=f"{field_id}-error",
+            **input_props,
+        ),
+        rx.text(error, id=f"{field_id}-error", color_scheme="red", size="2", role="alert"),
+        spacing="1",
+        width="100%",
+    )
+
+
+def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> rx.Component:
+    """Posts the fields to an auth route from the page, then shows the route's answer."""
+    url = json.dumps(f"{get_settings().api_url}{route}")
+    submit = rx.call_script(
+        f"window.helpdesk.submitAuth({json.dumps(form_id)}, {url})",
+        callback=AuthFormState.show_result,
+    )
+    return rx.form(
+        rx.vstack(
+            *fields,
+            rx.cond(
+                AuthFormState.message != "",
+                rx.callout(AuthFormState.message, color_scheme="red", role="alert", width="100%"),
+            ),
+            rx.button(button, type="submit", size="3", width="100%", loading=AuthFormState.pending),
+            spacing="4",
+            width="100%",
+        ),
+        id=form_id,
+        no_validate=True,
+        on_submit=[AuthFormState.start, submit],
+        width="100%",
+    )
+
+
+def auth_card(title: str, subtitle: str, form: rx.Component, footer: rx.Component) -> rx.Component:
+    return rx.center(
+        rx.card(
+            rx.vstack(
+                rx.heading(title, size="7", as_="h1"),
+                rx.text(subtitle, color_scheme="gray"),
+                form,
+                footer,
+                spacing="5",
+                width="100%",
+            ),
+            size="4",
+            width="100%",
+            max_width="420px",
+        ),
+        min_height="100vh",
+        padding="4",
+    )

@@ -1,0 +1,143 @@
+"""One settings object, read once from the environment and `.env`, so every module agrees."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-this-secret"}
+MIN_SECRET_LENGTH = 32
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(Exception):
+    """The configuration cannot run the app; the message says what to fix."""
+
+
+def _csv(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
+
+
+def _float(env: dict[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; see `.env.example` for what each key means."""
+
+    production: bool
+    app_port: int
+    api_url: str
+    frontend_origins: tuple[str, ...]
+    mongodb_uri: str
+    mongodb_db: str
+    db_timeout_ms: int
+    jwt_secret: str
+    session_hours: int
+    cookie_name: str
+    login_max_failures: int
+    login_window_seconds: int
+    openrouter_key: str
+    openrouter_models: tuple[str, ...]
+    openrouter_base_url: str
+    ai_messages_per_minute: int
+    max_message_chars: int
+    cache_maxsize: int
+    cache_ttl_seconds: int
+    llm_total_timeout: float
+    knowledge_dir: Path
+
+    @property
+    def cookie_secure(self) -> bool:
+        """Secure cookies only when the backend is reached over https."""
+        return self.api_url.startswith("https://")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        production = env.get("APP_ENV", "").lower() in {"prod", "production"} or (
+            env.get("REFLEX_ENV_MODE", "").lower() == "prod"
+        )
+        app_port = _int(env, "APP_PORT", 3000)
+        api_url = env.get("API_URL", "").strip().rstrip("/") or f"http://localhost:{app_port}"
+        origins = _csv(env.get("FRONTEND_ORIGINS", "")) or (
+            f"http://localhost:{app_port}",
+            f"http://127.0.0.1:{app_port}",
+        )
+        secret = env.get("JWT_SECRET", "").strip()
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_SECRET_LENGTH:
+            if production:
+                raise ConfigError(
+                    "JWT_SECRET is missing or a placeholder: set a random value of at least "
+                    f"{MIN_SECRET_LENGTH} characters (e.g. `python -c 'import secrets; "
+                    "print(secrets.token_urlsafe(48))'`) in .env or the environment."
+                )
+            log.warning("JWT_SECRET is not set: using a random one; sessions end on restart.")
+            secret = secrets.token_urlsafe(48)
+        knowledge_dir = Path(env.get("KNOWLEDGE_DIR", "").strip() or ROOT / "knowledge")
+        return cls(
+            production=production,
+            app_port=app_port,
+            api_url=api_url,
+            frontend_origins=origins,
+            mongodb_uri=env.get("MONGODB_URI", "").strip() or "mongodb://127.0.0.1:27017",
+            mongodb_db=env.get("MONGODB_DB", "").strip() or "helpdesk",
+            db_timeout_ms=_int(env, "DB_TIMEOUT_MS", 5000),
+            jwt_secret=secret,
+            session_hours=_int(env, "SESSION_HOURS", 24 * 7),
+            cookie_name=env.get("SESSION_COOKIE", "").strip() or "helpdesk_session",
+            login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
+            login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 15 * 60),
+            openrouter_key=env.get("OPEN_ROUTER", "").strip(),
+            openrouter_models=_csv(env.get("OPENROUTER_MODELS", ""))
+            or (
+                "meta-llama/llama-3.3-70b-instruct:free",
+                "google/gemma-3-27b-it:free",
+                "mistralai/mistral-small-3.2-24b-instruct:free",
+            ),
+            openrouter_base_url=env.get("OPENROUTER_BASE_URL", "").strip().rstrip("/")
+            or "https://openrouter.ai/api/v1",
+            ai_messages_per_minute=_int(env, "AI_MESSAGES_PER_MINUTE", 20),
+            max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 4000),
+            cache_maxsize=_int(env, "CACHE_MAXSIZE", 1000),
+            cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 600),
+            llm_total_timeout=_float(env, "LLM_TOTAL_TIMEOUT", 60.0),
+            knowledge_dir=knowledge_dir,
+        )
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings; exits with one clear line when they cannot work."""
+    load_dotenv(ROOT / ".env", override=False)
+    try:
+        return Settings.from_env()
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
