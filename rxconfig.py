@@ -1,6 +1,7 @@
 """Reflex build and server configuration; app settings live in chatapp/config.py."""
 
 import shutil
+from pathlib import Path
 
 import reflex as rx
 
@@ -11,10 +12,11 @@ settings = get_settings()
 config = rx.Config(
     app_name="chatapp",
     telemetry_enabled=False,
-    bun_path=shutil.which("bun") or "/usr/bin/bun",
+    bun_path=Path(shutil.which("bun") or "/usr/bin/bun"),
     api_url=settings.api_url,
     deploy_url=settings.frontend_origins[0],
     cors_allowed_origins=list(settings.frontend_origins),
+    trusted_proxy_hops=settings.trusted_proxy_hops,
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.SitemapPlugin(),

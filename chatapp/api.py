@@ -43,6 +43,11 @@ def _field(data: dict[str, Any], name: str) -> str:
 
 
 def _client_address(request: Request) -> str:
+    """The caller's address; behind N trusted proxies, the Nth X-Forwarded-For entry from the right."""
+    hops = services().settings.trusted_proxy_hops
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+    if hops and len(forwarded) >= hops and forwarded[-hops]:
+        return forwarded[-hops]
     return request.client.host if request.client else "unknown"
 
 

@@ -55,6 +55,7 @@ class Settings:
     app_port: int
     api_url: str
     frontend_origins: tuple[str, ...]
+    trusted_proxy_hops: int
     mongodb_uri: str
     mongodb_db: str
     db_timeout_ms: int
@@ -106,6 +107,7 @@ class Settings:
             app_port=app_port,
             api_url=api_url,
             frontend_origins=origins,
+            trusted_proxy_hops=_int(env, "TRUSTED_PROXY_HOPS", 0),
             mongodb_uri=env.get("MONGODB_URI", "").strip() or "mongodb://127.0.0.1:27017",
             mongodb_db=env.get("MONGODB_DB", "").strip() or "helpdesk",
             db_timeout_ms=_int(env, "DB_TIMEOUT_MS", 5000),

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# `make test`: install what the tests need (venv, test tools, Chromium, bun), then run every test,
+# unit to browser. The tests start their own database server and app.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh --dev
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "test: installing Chromium from apt"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+
+export REFLEX_USE_SYSTEM_BUN=1 PYTHONDONTWRITEBYTECODE=1
+.venv/bin/ruff check chatapp tests bench
+exec .venv/bin/python -m pytest "$@"

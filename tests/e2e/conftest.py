@@ -1,0 +1,100 @@
+"""Browser tests: the app started as `make run` starts it, driven by real Chromium."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from itertools import count
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from tests.servers import ROOT, AppServer
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+# The auth routes answer a refused log-in with 4xx, which Chromium reports on the console.
+EXPECTED_CONSOLE = re.compile(
+    r"Failed to load resource: the server responded with a status of 4(00|01|09|29)"
+)
+_addresses = count(2)
+
+
+@pytest.fixture(scope="session")
+def app_server(database) -> Iterator[AppServer]:
+    log_dir = ROOT / "test-results"
+    log_dir.mkdir(exist_ok=True)
+    server = AppServer(
+        {
+            "MONGODB_URI": database.uri,
+            "MONGODB_DB": f"e2e_{uuid.uuid4().hex[:8]}",
+            "JWT_SECRET": "e2e-" + "x" * 44,
+            "TRUSTED_PROXY_HOPS": "1",
+            "OPEN_ROUTER": "",
+        },
+        log_dir / "app.log",
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(browser: Browser, app_server: AppServer):
+    """Fresh browser contexts, each looking like a different client address to the app."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def make() -> BrowserContext:
+        address = f"10.{next(_addresses) // 250}.{next(_addresses) % 250}.{len(contexts) + 1}"
+        context = browser.new_context(base_url=app_server.url,
+                                      extra_http_headers={"X-Forwarded-For": address})
+        context.on("console", lambda message: message.type == "error"
+                   and not EXPECTED_CONSOLE.search(message.text)
+                   and errors.append(message.text))
+        context.on("weberror", lambda error: errors.append(str(error.error)))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert not errors, f"browser console errors: {errors}"
+
+
+@pytest.fixture
+def page(new_context) -> Page:
+    return new_context().new_page()
+
+
+def unique_name(prefix: str = "user") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def at(path: str) -> re.Pattern[str]:
+    """A URL matcher for an app path, with or without the trailing slash the server adds."""
+    return re.compile(rf"^https?://[^/]+{re.escape(path.rstrip('/'))}/?(\?.*)?$")
+
+
+def sign_up(page: Page, username: str, password: str = "correct horse") -> None:
+    page.goto("/signup")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Email").fill(f"{username}@example.com")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(at("/chat"))
+
+
+def log_in(page: Page, login: str, password: str = "correct horse") -> None:
+    page.goto("/login")
+    page.get_by_label("Email or username").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()

@@ -1,0 +1,1 @@
+"""In-process fakes of external services, shared by tests and benchmarks."""
