@@ -20,7 +20,7 @@ db-stop:
 	scripts/db.sh stop
 
 lint: setup-test
-	.venv/bin/ruff check chatapp tests bench
+	.venv/bin/ruff check .
 	.venv/bin/hadolint Dockerfile
 
 clean:

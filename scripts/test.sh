@@ -14,5 +14,5 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 export REFLEX_USE_SYSTEM_BUN=1 PYTHONDONTWRITEBYTECODE=1
-.venv/bin/ruff check chatapp tests bench
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"
