@@ -21,5 +21,5 @@ app = rx.App(
 )
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
-for page in (login.PAGE, signup.PAGE, chat.PAGE):
+for page in (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE):
     app.add_page(**page)

@@ -13,3 +13,26 @@ class User:
     email: str
     token_version: int
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: str
+    owner: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    owner: str
+    chat_id: str
+    role: str  # "user" or "assistant"
+    content: str
+    status: str  # "complete", "stopped" or "failed" (assistant); "sent" (user)
+    model: str
+    client_id: str
+    created_at: datetime
+    sources: tuple[str, ...] = ()  # cited knowledge-base passage ids

@@ -10,11 +10,18 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from chatapp.config import Settings, get_settings
 from chatapp.services.auth import Accounts, TokenCodec
+from chatapp.services.cache import HistoryCache
+from chatapp.services.chat import Chat
+from chatapp.services.knowledge import KnowledgeBase, load_if_changed
+from chatapp.services.llm.local import LocalResponder
+from chatapp.services.llm.openrouter import OpenRouterProvider, make_client
 from chatapp.services.ratelimit import MemoryRateLimiter, RateLimiter
 from chatapp.services.store import Store
+from chatapp.services.threads import Threads
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +32,22 @@ class Services:
     store: Store
     limiter: RateLimiter
     accounts: Accounts
+    threads: Threads
+    cache: HistoryCache
+    knowledge: KnowledgeSource
+    chat: Chat
+
+
+class KnowledgeSource:
+    """The knowledge base, rebuilt when its folder changed since it was last asked for."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._base = KnowledgeBase.load(directory)
+
+    def __call__(self) -> KnowledgeBase:
+        self._base = load_if_changed(self._base, self.directory)
+        return self._base
 
 
 _services: Services | None = None
@@ -40,7 +63,26 @@ def build(settings: Settings) -> Services:
         max_failures=settings.login_max_failures,
         window_seconds=settings.login_window_seconds,
     )
-    return Services(settings=settings, store=store, limiter=limiter, accounts=accounts)
+    threads = Threads(store.db)
+    cache = HistoryCache(threads.messages, settings.cache_maxsize, settings.cache_ttl_seconds)
+    provider = None
+    if settings.openrouter_key:
+        provider = OpenRouterProvider(
+            api_key=settings.openrouter_key,
+            base_url=settings.openrouter_base_url,
+            models=settings.openrouter_models,
+            client=make_client(),
+            total_budget=settings.llm_total_timeout,
+            referer=settings.frontend_origins[0],
+        )
+    knowledge = KnowledgeSource(settings.knowledge_dir)
+    chat = Chat(
+        threads, cache, limiter, knowledge, provider, LocalResponder(),
+        max_chars=settings.max_message_chars,
+        messages_per_minute=settings.ai_messages_per_minute,
+    )
+    return Services(settings=settings, store=store, limiter=limiter, accounts=accounts,
+                    threads=threads, cache=cache, knowledge=knowledge, chat=chat)
 
 
 def services() -> Services:
@@ -57,7 +99,8 @@ async def lifespan() -> AsyncIterator[None]:
     _services = build(get_settings())
     try:
         await _services.store.ensure_indexes()
-    except Exception as error:  # noqa: BLE001 - say what is wrong and keep serving /readyz
+        await _services.threads.ensure_indexes()
+    except Exception as error:  # noqa: BLE001 - say what is wrong and keep serving
         log.error("Database not reachable at start-up (%s); retrying on first use.", error)
     try:
         yield

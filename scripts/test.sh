@@ -15,4 +15,10 @@ fi
 
 export REFLEX_USE_SYSTEM_BUN=1 PYTHONDONTWRITEBYTECODE=1
 .venv/bin/ruff check .
-exec .venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+# Two runs: Playwright's sync API (browser tests) keeps its own event loop, which cannot share
+# a process with the asyncio tests.
+.venv/bin/python -m pytest tests/unit tests/integration
+.venv/bin/python -m pytest tests/e2e

@@ -9,6 +9,25 @@ import reflex as rx
 from chatapp.config import get_settings
 from chatapp.state.auth_form import AuthFormState
 
+# Posts the form as JSON from the page (the route sets the HttpOnly cookie), then navigates on
+# success or hands the route's answer to the state. Inline, so it never waits for a script load.
+SUBMIT_AUTH_JS = """
+(async (form, url) => {
+  const data = Object.fromEntries(new FormData(document.getElementById(form)).entries());
+  try {
+    const response = await fetch(url, {method: "POST", credentials: "include",
+      headers: {"Content-Type": "application/json"}, body: JSON.stringify(data)});
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) { window.location.assign(body.next || "/chat"); return {ok: true}; }
+    return {ok: false, errors: body.errors || {},
+            message: body.message || "Something went wrong. Please try again."};
+  } catch (error) {
+    return {ok: false, errors: {},
+            message: "Cannot reach the server. Check your connection and try again."};
+  }
+})(%s, %s)
+"""
+
 
 def field(label: str, name: str, form_id: str, error: rx.Var[str], **input_props) -> rx.Component:
     """A labelled input with its problem shown right under it (and announced)."""
@@ -34,7 +53,7 @@ def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> r
     """Posts the fields to an auth route from the page, then shows the route's answer."""
     url = json.dumps(f"{get_settings().api_url}{route}")
     submit = rx.call_script(
-        f"window.helpdesk.submitAuth({json.dumps(form_id)}, {url})",
+        SUBMIT_AUTH_JS % (json.dumps(form_id), url),
         callback=AuthFormState.show_result,
     )
     return rx.form(

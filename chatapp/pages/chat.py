@@ -1,10 +1,13 @@
-"""/chat: the logged-in customer's support chat."""
+"""/chat and /chat/<chat_id>: the logged-in customer's support chat."""
 
 import json
 
 import reflex as rx
 
+from chatapp.components.conversation import conversation, not_found
+from chatapp.components.sidebar import sidebar
 from chatapp.config import get_settings
+from chatapp.state.chat import ChatState
 from chatapp.state.session import SessionState
 
 
@@ -14,7 +17,10 @@ def log_out_button() -> rx.Component:
         "Log out",
         variant="soft",
         color_scheme="gray",
-        on_click=rx.call_script(f"window.helpdesk.logOut({url})"),
+        on_click=rx.call_script(
+            f"fetch({url}, {{method: 'POST', credentials: 'include'}})"
+            ".finally(() => window.location.assign('/login'))"
+        ),
     )
 
 
@@ -24,25 +30,24 @@ def chat_page() -> rx.Component:
             rx.heading("Helpdesk", size="5"),
             rx.spacer(),
             rx.text(SessionState.username, color_scheme="gray", aria_label="Signed in as"),
+            rx.color_mode.button(aria_label="Toggle dark mode"),
             log_out_button(),
             align="center",
             width="100%",
             padding="3",
             border_bottom="1px solid var(--gray-a5)",
         ),
-        rx.center(
-            rx.text("Ask the support assistant anything about your account.", color_scheme="gray"),
-            flex="1",
-            width="100%",
+        rx.hstack(
+            sidebar(),
+            rx.cond(ChatState.not_found, not_found(), conversation()),
+            flex="1", width="100%", spacing="0", overflow="hidden",
         ),
         height="100vh",
         spacing="0",
     )
 
 
-PAGE = dict(
-    component=chat_page,
-    route="/chat",
-    title="Support chat · Helpdesk",
-    on_load=SessionState.require_login,
-)
+ON_LOAD = [SessionState.require_login, ChatState.load]
+PAGE = dict(component=chat_page, route="/chat", title="Support chat · Helpdesk", on_load=ON_LOAD)
+THREAD_PAGE = dict(component=chat_page, route="/chat/[chat_id]", title="Support chat · Helpdesk",
+                   on_load=ON_LOAD)

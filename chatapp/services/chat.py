@@ -1,0 +1,161 @@
+"""One conversation turn: checks, storing the question, retrieving, streaming and storing the answer.
+
+The user's message is stored before any model is called, and the answer is stored once, when
+the stream ends, is stopped or fails, so nothing the user wrote is lost to a model failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from chatapp.models import Message, Thread
+from chatapp.services.cache import HistoryCache
+from chatapp.services.knowledge import KnowledgeBase, Retrieval, small_talk_reply
+from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider
+from chatapp.services.llm.local import LocalResponder
+from chatapp.services.prompts import build_messages
+from chatapp.services.ratelimit import RateLimiter, take, wait_phrase
+from chatapp.services.threads import Threads, title_from
+
+HISTORY_TURNS = 12
+BUSY = "The assistant is busy, please retry in a moment."
+
+
+class SendRejected(Exception):
+    """The message was not stored; `str(error)` tells the user why."""
+
+
+class ThreadNotFound(Exception):
+    """No such thread for this owner (also what another user's thread looks like)."""
+
+
+@dataclass
+class Answer:
+    """Filled in while streaming; `message` is the stored assistant message at the end."""
+
+    text: str = ""
+    model: str = ""
+    error: str = ""
+    sources: tuple[str, ...] = ()
+    message: Message | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Chat:
+    def __init__(
+        self,
+        threads: Threads,
+        cache: HistoryCache,
+        limiter: RateLimiter,
+        knowledge: Callable[[], KnowledgeBase],
+        provider: Provider | None,
+        local: LocalResponder,
+        max_chars: int,
+        messages_per_minute: int,
+    ) -> None:
+        self.threads = threads
+        self.cache = cache
+        self.limiter = limiter
+        self.knowledge = knowledge
+        self.provider = provider
+        self.local = local
+        self.max_chars = max_chars
+        self.messages_per_minute = messages_per_minute
+        self._running: dict[tuple[str, str], Answer] = {}
+
+    async def thread(self, owner: str, chat_id: str) -> tuple[Thread, list[Message]]:
+        thread = await self.threads.get(owner, chat_id)
+        if thread is None:
+            raise ThreadNotFound(chat_id)
+        return thread, await self.cache.history(owner, chat_id)
+
+    async def ask(self, owner: str, chat_id: str | None, text: str, client_id: str
+                  ) -> tuple[Thread, Message, bool]:
+        """Store the user's message (once per client id); (thread, message, newly stored)."""
+        text = text.strip()
+        if not text:
+            raise SendRejected("Type a message first.")
+        if len(text) > self.max_chars:
+            raise SendRejected(
+                f"Messages can be at most {self.max_chars:,} characters; "
+                f"yours has {len(text):,}. Please shorten it."
+            )
+        wait = await take(self.limiter, f"ai:{owner}", self.messages_per_minute, 60)
+        if wait:
+            raise SendRejected(
+                f"You've reached the limit of {self.messages_per_minute} messages a minute. "
+                f"Please try again {wait_phrase(wait)}."
+            )
+        if chat_id:
+            thread = await self.threads.get(owner, chat_id)
+            if thread is None:
+                raise ThreadNotFound(chat_id)
+        else:
+            thread = await self.threads.create(owner, title_from(text))
+        message, created = await self.threads.add_message(
+            owner, thread.id, "user", text, client_id=client_id, status="sent")
+        if created:
+            self.cache.append(message)
+        return thread, message, created
+
+    def running(self, owner: str, chat_id: str) -> Answer | None:
+        return self._running.get((owner, chat_id))
+
+    def stop(self, owner: str, chat_id: str) -> None:
+        answer = self._running.get((owner, chat_id))
+        if answer:
+            answer.stop.set()
+
+    async def answer(self, question: Message) -> AsyncIterator[Answer]:
+        """Stream the answer to a stored question, yielding the growing Answer after each piece.
+
+        The final Answer carries the stored message (complete, stopped or failed with text), or
+        only an error when no text came at all (then nothing is stored).
+        """
+        key = (question.owner, question.chat_id)
+        answer = Answer()
+        self._running[key] = answer
+        try:
+            history = [m for m in await self.cache.history(*key) if m.id != question.id]
+            async for delta in self._deltas(question.content, history, answer):
+                if answer.stop.is_set():
+                    break
+                answer.text += delta.text
+                answer.model = delta.model
+                yield answer
+        except LLMError as error:
+            answer.error = str(error)
+        except Exception:  # noqa: BLE001 - never show a stack trace; keep what was written
+            answer.error = BUSY
+        finally:
+            self._running.pop(key, None)
+        if answer.text:
+            status = "stopped" if answer.stop.is_set() else "failed" if answer.error else "complete"
+            message, created = await self.threads.add_message(
+                question.owner, question.chat_id, "assistant", answer.text,
+                client_id=f"{question.client_id}:answer", status=status, model=answer.model,
+                sources=answer.sources,
+            )
+            if created:
+                self.cache.append(message)
+            answer.message = message
+        elif not answer.error and not answer.stop.is_set():
+            answer.error = BUSY
+        yield answer
+
+    def _deltas(self, question: str, history: list[Message], answer: Answer
+                ) -> AsyncIterator[Delta]:
+        greeting = small_talk_reply(question)
+        if greeting:
+            return self.local.stream_text(greeting)
+        recent = [m.content for m in history if m.role == "user"][-2:]
+        retrieval: Retrieval = self.knowledge().search(question, recent)
+        if retrieval.covered:
+            answer.sources = tuple(hit.passage.id for hit in retrieval.hits)
+        if self.provider is None:
+            return self.local.stream_answer(question, retrieval)
+        turns: list[ChatTurn] = [{"role": m.role, "content": m.content}
+                                 for m in history[-HISTORY_TURNS:] if m.content]
+        return self.provider.stream_reply(build_messages(question, turns, retrieval))

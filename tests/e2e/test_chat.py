@@ -1,0 +1,148 @@
+"""The chat, in real Chromium: streaming, thread links, isolation, Stop, safe Markdown, sidebar."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import at, sign_up, unique_name
+
+QUESTION = "How do I reset my password?"
+THREAD_URL = re.compile(r"/chat/([0-9a-f]{16})/?$")
+
+RECORD_LENGTHS = """
+() => {
+  window.__lengths = [];
+  new MutationObserver(() => {
+    const live = document.querySelector('.message-live .message-text');
+    if (live) window.__lengths.push(live.textContent.length);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def ask(page: Page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def answers(page: Page):
+    return page.locator(".message-assistant:not(.message-live)")
+
+
+def sidebar_threads(page: Page):
+    return page.get_by_role("list", name="Conversations").get_by_role("listitem")
+
+
+def thread_id(page: Page) -> str:
+    page.wait_for_url(THREAD_URL)
+    return THREAD_URL.search(page.url).group(1)
+
+
+def test_answer_streams_in_and_the_thread_has_its_own_link(new_context):
+    page = new_context().new_page()
+    sign_up(page, unique_name())
+    page.evaluate(RECORD_LENGTHS)
+    ask(page, QUESTION)
+    expect(page.locator(".message-user")).to_have_text(QUESTION)
+    chat_id = thread_id(page)
+    expect(answers(page)).to_have_count(1, timeout=20_000)
+    final = answers(page).first.inner_text()
+    assert "password" in final.lower()
+    lengths = sorted(set(page.evaluate("window.__lengths")) - {0})
+    assert len(lengths) >= 3, f"saw only {lengths} while streaming"
+    expect(sidebar_threads(page)).to_contain_text(QUESTION)
+
+    page.reload()
+    expect(page).to_have_url(at(f"/chat/{chat_id}"))
+    expect(page.locator(".message-user")).to_have_text(QUESTION)
+    expect(answers(page)).to_have_text(final)
+
+
+def test_another_user_gets_not_found_for_the_same_link(new_context):
+    owner = new_context().new_page()
+    sign_up(owner, unique_name())
+    ask(owner, QUESTION)
+    chat_id = thread_id(owner)
+    expect(answers(owner)).to_have_count(1, timeout=20_000)
+
+    stranger = new_context().new_page()
+    sign_up(stranger, unique_name())
+    stranger.goto(f"/chat/{chat_id}")
+    expect(stranger.get_by_role("heading", name="Conversation not found")).to_be_visible()
+    expect(stranger.get_by_text(QUESTION)).to_have_count(0)
+    stranger.goto("/chat/0123456789abcdef")
+    expect(stranger.get_by_role("heading", name="Conversation not found")).to_be_visible()
+
+
+def test_stop_keeps_the_partial_answer_marked_stopped(new_context):
+    page = new_context().new_page()
+    sign_up(page, unique_name())
+    ask(page, "What plans and prices do you offer, and what does each include?")
+    expect(page.locator(".message-live .message-text")).to_be_visible(timeout=10_000)
+    page.get_by_role("button", name="Stop").click()
+    stopped = answers(page).first
+    expect(stopped.locator(".message-status")).to_have_text("Stopped")
+    partial = stopped.locator(".message-text").inner_text()
+    assert partial.strip()
+    page.reload()
+    expect(answers(page).first.locator(".message-status")).to_have_text("Stopped")
+    expect(answers(page).first.locator(".message-text")).to_have_text(partial)
+
+
+def test_html_in_a_message_shows_as_text_and_runs_nothing(new_context):
+    page = new_context().new_page()
+    sign_up(page, unique_name())
+    attack = '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2">'
+    ask(page, attack)
+    expect(page.locator(".message-user")).to_contain_text("<script>window.__pwned = 1</script>")
+    expect(page.locator(".message-user")).to_contain_text('<img src=x onerror=')
+    expect(answers(page)).to_have_count(1, timeout=20_000)
+    page.reload()
+    expect(page.locator(".message-user")).to_contain_text("<script>")
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator(".message-user img").count() == 0
+
+
+def test_empty_and_overlong_messages_are_not_sent(new_context):
+    page = new_context().new_page()
+    sign_up(page, unique_name())
+    ask(page, "   ")
+    expect(page.get_by_role("status")).to_have_text("Type a message first.")
+    ask(page, "x" * 4001)
+    expect(page.get_by_role("status")).to_contain_text("at most 4,000 characters")
+    expect(page.locator(".message-user")).to_have_count(0)
+    expect(sidebar_threads(page)).to_have_count(0)
+
+
+def test_rename_delete_and_clear_history_survive_a_reload(new_context):
+    page = new_context().new_page()
+    sign_up(page, unique_name())
+    for question in ("How do I reset my password?", "How do I port my number?"):
+        page.goto("/chat")
+        ask(page, question)
+        thread_id(page)
+        expect(answers(page)).to_have_count(1, timeout=20_000)
+    threads = sidebar_threads(page)
+    expect(threads).to_have_count(2)
+    expect(threads.first).to_contain_text("port my number")  # newest activity first
+
+    threads.first.get_by_role("button", name="Rename").click()
+    page.get_by_label("Title").fill("Porting question")
+    page.get_by_role("button", name="Save").click()
+    expect(threads.first).to_contain_text("Porting question")
+    page.reload()
+    expect(sidebar_threads(page).first).to_contain_text("Porting question")
+
+    sidebar_threads(page).filter(has_text="reset my password").get_by_role(
+        "button", name="Delete").click()
+    expect(sidebar_threads(page)).to_have_count(1)
+    page.reload()
+    expect(sidebar_threads(page)).to_have_count(1)
+
+    page.get_by_role("button", name="Clear all history").click()
+    page.get_by_role("button", name="Delete everything").click()
+    expect(sidebar_threads(page)).to_have_count(0)
+    page.reload()
+    expect(sidebar_threads(page)).to_have_count(0)
