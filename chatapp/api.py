@@ -118,7 +118,8 @@ async def log_out(request: Request) -> Response:
 async def health(request: Request) -> Response:
     database = await services().store.ping()
     return JSONResponse(
-        {"status": "ok" if database else "degraded", "database": database},
+        {"status": "ok" if database else "degraded", "database": database,
+         "history_cache": services().cache.stats()},
         status_code=200 if database else 503,
     )
 

@@ -1,0 +1,86 @@
+"""The history cache: hits after the first read, write-through, bounds, TTL and invalidation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from chatapp.models import Message
+from chatapp.services.cache import HistoryCache
+
+
+def message(n: int, owner: str = "u1", chat_id: str = "c1") -> Message:
+    return Message(id=str(n), owner=owner, chat_id=chat_id, role="user", content=f"m{n}",
+                   status="sent", model="", client_id=f"k{n}", created_at=datetime.now(UTC))
+
+
+class Database:
+    def __init__(self) -> None:
+        self.rows: list[Message] = []
+        self.loads = 0
+
+    async def load(self, owner: str, chat_id: str) -> list[Message]:
+        self.loads += 1
+        return [m for m in self.rows if (m.owner, m.chat_id) == (owner, chat_id)]
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_steady_conversation_reads_after_the_first_are_hits():
+    db = Database()
+    cache = HistoryCache(db.load, maxsize=10, ttl=60)
+    for n in range(10):
+        await cache.history("u1", "c1")
+        saved = message(n)
+        db.rows.append(saved)
+        cache.append(saved)
+    assert db.loads == 1
+    assert cache.stats()["hits"] == 9 and cache.stats()["misses"] == 1
+    assert [m.content for m in await cache.history("u1", "c1")] == [f"m{n}" for n in range(10)]
+
+
+async def test_callers_cannot_change_the_cached_history():
+    db = Database()
+    db.rows.append(message(1))
+    cache = HistoryCache(db.load, maxsize=10, ttl=60)
+    (await cache.history("u1", "c1")).clear()
+    assert len(await cache.history("u1", "c1")) == 1
+
+
+async def test_owners_and_threads_are_kept_apart():
+    db = Database()
+    db.rows += [message(1, "u1", "c1"), message(2, "u2", "c1")]
+    cache = HistoryCache(db.load, maxsize=10, ttl=60)
+    assert [m.id for m in await cache.history("u1", "c1")] == ["1"]
+    assert [m.id for m in await cache.history("u2", "c1")] == ["2"]
+
+
+async def test_size_is_bounded_and_entries_expire():
+    db = Database()
+    clock = Clock()
+    cache = HistoryCache(db.load, maxsize=3, ttl=60, timer=clock)
+    for n in range(10):
+        await cache.history("u1", f"c{n}")
+    assert cache.stats()["size"] == 3
+    clock.now = 61
+    await cache.history("u1", "c9")
+    assert cache.stats()["misses"] == 11
+
+
+async def test_invalidation_of_a_thread_or_all_of_an_owners_threads():
+    db = Database()
+    cache = HistoryCache(db.load, maxsize=10, ttl=60)
+    for chat_id in ("c1", "c2"):
+        await cache.history("u1", chat_id)
+    await cache.history("u2", "c1")
+    cache.invalidate("u1", "c1")
+    await cache.history("u1", "c1")
+    assert db.loads == 4
+    cache.invalidate("u1")
+    await cache.history("u1", "c2")
+    await cache.history("u2", "c1")
+    assert db.loads == 5
