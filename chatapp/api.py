@@ -26,15 +26,18 @@ def _origin_allowed(request: Request) -> bool:
     return origin is None or origin in services().settings.frontend_origins
 
 
-async def _json_body(request: Request) -> dict[str, Any] | None:
+async def _form(request: Request, action: str) -> dict[str, Any] | JSONResponse:
+    """The posted JSON object, or the refusal to send: a foreign origin or an unreadable body."""
+    if not _origin_allowed(request):
+        return _refuse(403, f"This site may not {action} here.")
     body = await request.body()
-    if len(body) > MAX_BODY:
-        return None
     try:
-        data = json.loads(body or b"{}")
+        data = json.loads(body or b"{}") if len(body) <= MAX_BODY else None
     except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
+        data = None
+    if not isinstance(data, dict):
+        return _refuse(400, "The request was not understood. Reload the page and try again.")
+    return data
 
 
 def _field(data: dict[str, Any], name: str) -> str:
@@ -70,11 +73,9 @@ def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
 
 
 async def sign_up(request: Request) -> Response:
-    if not _origin_allowed(request):
-        return _refuse(403, "This site may not create accounts here.")
-    data = await _json_body(request)
-    if data is None:
-        return _refuse(400, "The request was not understood. Reload the page and try again.")
+    data = await _form(request, "create accounts")
+    if isinstance(data, JSONResponse):
+        return data
     try:
         _, token = await services().accounts.sign_up(
             _field(data, "username"), _field(data, "email"), _field(data, "password")
@@ -85,11 +86,9 @@ async def sign_up(request: Request) -> Response:
 
 
 async def log_in(request: Request) -> Response:
-    if not _origin_allowed(request):
-        return _refuse(403, "This site may not log in here.")
-    data = await _json_body(request)
-    if data is None:
-        return _refuse(400, "The request was not understood. Reload the page and try again.")
+    data = await _form(request, "log in")
+    if isinstance(data, JSONResponse):
+        return data
     try:
         _, token = await services().accounts.log_in(
             _field(data, "login"), _field(data, "password"), _client_address(request)

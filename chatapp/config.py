@@ -27,24 +27,19 @@ def _csv(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(",") if part.strip())
 
 
+def _number(env: dict[str, str], key: str, default: float, kind: type = int):
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{key} must be {what}, got {raw!r}") from None
+
+
 def _int(env: dict[str, str], key: str, default: int) -> int:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
-
-
-def _float(env: dict[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    return _number(env, key, default, int)
 
 
 @dataclass(frozen=True)
@@ -129,7 +124,7 @@ class Settings:
             max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 4000),
             cache_maxsize=_int(env, "CACHE_MAXSIZE", 1000),
             cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 600),
-            llm_total_timeout=_float(env, "LLM_TOTAL_TIMEOUT", 60.0),
+            llm_total_timeout=_number(env, "LLM_TOTAL_TIMEOUT", 60.0, float),
             knowledge_dir=knowledge_dir,
         )
 
