@@ -47,7 +47,8 @@ def chat_page() -> rx.Component:
     )
 
 
-ON_LOAD = [SessionState.require_login, ChatState.load]
-PAGE = dict(component=chat_page, route="/chat", title="Support chat · Helpdesk", on_load=ON_LOAD)
+# ChatState.load is also the page guard: it checks the session and sends visitors to /login.
+PAGE = dict(component=chat_page, route="/chat", title="Support chat · Helpdesk",
+            on_load=ChatState.load)
 THREAD_PAGE = dict(component=chat_page, route="/chat/[chat_id]", title="Support chat · Helpdesk",
-                   on_load=ON_LOAD)
+                   on_load=ChatState.load)

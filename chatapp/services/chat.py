@@ -17,7 +17,7 @@ from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.prompts import build_messages
 from chatapp.services.ratelimit import RateLimiter, take, wait_phrase
-from chatapp.services.threads import Threads, title_from
+from chatapp.services.threads import Threads
 
 HISTORY_TURNS = 12
 BUSY = "The assistant is busy, please retry in a moment."
@@ -65,11 +65,14 @@ class Chat:
         self.messages_per_minute = messages_per_minute
         self._running: dict[tuple[str, str], Answer] = {}
 
-    async def thread(self, owner: str, chat_id: str) -> tuple[Thread, list[Message]]:
+    async def _owned(self, owner: str, chat_id: str) -> Thread:
         thread = await self.threads.get(owner, chat_id)
         if thread is None:
             raise ThreadNotFound(chat_id)
-        return thread, await self.cache.history(owner, chat_id)
+        return thread
+
+    async def thread(self, owner: str, chat_id: str) -> tuple[Thread, list[Message]]:
+        return await self._owned(owner, chat_id), await self.cache.history(owner, chat_id)
 
     async def ask(self, owner: str, chat_id: str | None, text: str, client_id: str
                   ) -> tuple[Thread, Message, bool]:
@@ -89,11 +92,9 @@ class Chat:
                 f"Please try again {wait_phrase(wait)}."
             )
         if chat_id:
-            thread = await self.threads.get(owner, chat_id)
-            if thread is None:
-                raise ThreadNotFound(chat_id)
+            thread = await self._owned(owner, chat_id)
         else:
-            thread = await self.threads.create(owner, title_from(text))
+            thread = await self.threads.create(owner, text)
         message, created = await self.threads.add_message(
             owner, thread.id, "user", text, client_id=client_id, status="sent")
         if created:

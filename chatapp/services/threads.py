@@ -20,7 +20,7 @@ TITLE_LENGTH = 60
 
 
 def title_from(text: str) -> str:
-    """A sidebar title from the first message: its first line, cut at a word near 60 chars."""
+    """A sidebar title from the first message: its words on one line, cut at a word near 60 chars."""
     line = " ".join(text.strip().split())
     if len(line) <= TITLE_LENGTH:
         return line or "New chat"
@@ -57,9 +57,9 @@ class Threads:
         await self._messages.create_index([("owner", ASCENDING), ("client_id", ASCENDING)],
                                           unique=True, name="one_per_client_id")
 
-    async def create(self, owner: str, title: str) -> Thread:
+    async def create(self, owner: str, first_message: str) -> Thread:
         stamp = now()
-        doc = {"_id": secrets.token_hex(8), "owner": owner, "title": title_from(title),
+        doc = {"_id": secrets.token_hex(8), "owner": owner, "title": title_from(first_message),
                "created_at": stamp, "updated_at": stamp}
         await self._threads.insert_one(doc)
         return _thread(doc)

@@ -43,6 +43,7 @@ class ChatState(rx.State):
         """The session's user id, re-checked on every call (state is per tab, not per user)."""
         session = await self.get_state(SessionState)
         user = await session.current_user()
+        session.username = user.username if user else ""
         self._owner = user.id if user else ""
         return self._owner or None
 

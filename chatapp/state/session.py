@@ -32,15 +32,6 @@ class SessionState(rx.State):
         return await app.accounts.authenticate(token)
 
     @rx.event
-    async def require_login(self):
-        """Page guard for private pages: visitors without a valid session go to /login."""
-        user = await self.current_user()
-        if user is None:
-            self.username = ""
-            return rx.redirect("/login", replace=True)
-        self.username = user.username
-
-    @rx.event
     async def route_home(self):
         """`/` sends a visitor to the chat when logged in, else to log in."""
         user = await self.current_user()
