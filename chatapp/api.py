@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from chatapp.live import live_answer
 from chatapp.runtime import services
 from chatapp.services.auth import LoginRefused, SignupRejected
 
@@ -129,5 +130,6 @@ api = Starlette(
         Route("/api/auth/login", log_in, methods=["POST"]),
         Route("/api/auth/logout", log_out, methods=["POST"]),
         Route("/api/health", health, methods=["GET"]),
+        Route("/api/chats/{chat_id}/live", live_answer, methods=["GET"]),
     ]
 )

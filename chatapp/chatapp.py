@@ -17,6 +17,7 @@ def index() -> rx.Component:
 
 app = rx.App(
     head_components=[rx.script(src="/helpdesk.js")],
+    stylesheets=["/chat.css"],
     api_transformer=api,
 )
 app.register_lifespan_task(lifespan)

@@ -1,24 +1,22 @@
 """Message bubbles, the answer being written, notices and the composer.
 
-Chat text is rendered as Markdown with raw HTML off (`use_raw=False`): a `<script>` in a
-message or an answer shows as text and never runs.
+Chat text is Markdown with raw HTML shown as text (a `<script>` in a message never runs).
+The scroll follows new text only while the reader is at the bottom, by CSS scroll anchoring
+on the last element (`#scroll-anchor`, see assets/chat.css): no script measures the page.
 """
 
 from __future__ import annotations
 
 import reflex as rx
 
-from chatapp.state.chat import ChatState
-
-
-def markdown(text: rx.Var) -> rx.Component:
-    return rx.markdown(text, use_raw=False, class_name="message-text")
+from chatapp.components.markdown import live_answer, markdown
+from chatapp.state.chat import ChatState, HistoryState
 
 
 def bubble(message: rx.Var) -> rx.Component:
     is_user = message["role"] == "user"
     return rx.box(
-        markdown(message["content"]),
+        markdown(text=message["content"], class_name="message-text"),
         rx.cond(message["status"] == "stopped",
                 rx.text("Stopped", size="1", color_scheme="gray", class_name="message-status")),
         rx.cond(message["status"] == "failed",
@@ -31,12 +29,11 @@ def bubble(message: rx.Var) -> rx.Component:
     )
 
 
-def live_answer() -> rx.Component:
+def answer_being_written() -> rx.Component:
     return rx.cond(
         ChatState.generating,
         rx.box(
-            rx.cond(ChatState.answer != "", markdown(ChatState.answer),
-                    rx.text("Thinking…", color_scheme="gray")),
+            live_answer(src=ChatState.live_src, waiting="Thinking…", class_name="message-text"),
             class_name="message message-assistant message-live", data_role="assistant",
             aria_live="polite", align_self="flex-start", background="var(--gray-a2)",
             padding_x="4", padding_y="2", border_radius="12px", max_width="80%",
@@ -79,20 +76,25 @@ def composer() -> rx.Component:
 
 def conversation() -> rx.Component:
     return rx.vstack(
-        rx.vstack(
-            rx.cond(
-                (ChatState.messages.length() == 0) & ~ChatState.generating,
-                rx.center(rx.text("Ask the support assistant anything about your account.",
-                                  color_scheme="gray"), flex="1", width="100%"),
+        rx.box(
+            rx.vstack(
+                rx.cond(
+                    (HistoryState.messages.length() == 0) & (ChatState.recent.length() == 0),
+                    rx.center(rx.text("Ask the support assistant anything about your account.",
+                                      color_scheme="gray"), flex="1", width="100%"),
+                ),
+                rx.foreach(HistoryState.messages, bubble),
+                rx.foreach(ChatState.recent, bubble),
+                answer_being_written(),
+                notice(),
+                id="messages", width="100%", max_width="820px", margin_x="auto", spacing="3",
+                padding="4",
             ),
-            rx.foreach(ChatState.messages, bubble),
-            live_answer(),
-            notice(),
-            id="messages", width="100%", max_width="820px", margin_x="auto", spacing="3",
-            padding="4", flex="1",
+            rx.box(id="scroll-anchor"),
+            id="scroller", flex="1", width="100%", overflow_y="auto",
         ),
         rx.box(composer(), width="100%", max_width="820px", margin_x="auto", padding="4"),
-        flex="1", height="100%", overflow_y="auto", spacing="0",
+        flex="1", height="100%", spacing="0", overflow="hidden",
     )
 
 

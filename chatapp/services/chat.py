@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 
 from chatapp.models import Message, Thread
 from chatapp.services.cache import HistoryCache
@@ -31,16 +30,41 @@ class ThreadNotFound(Exception):
     """No such thread for this owner (also what another user's thread looks like)."""
 
 
-@dataclass
 class Answer:
-    """Filled in while streaming; `message` is the stored assistant message at the end."""
+    """An answer being written by the server, followed by any number of readers.
 
-    text: str = ""
-    model: str = ""
-    error: str = ""
-    sources: tuple[str, ...] = ()
-    message: Message | None = None
-    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    Generation belongs to the server, not to a browser tab: readers (the tab that asked, a
+    second tab, a reconnecting tab) read `text` as it grows and wait with `wait_for_more`.
+    `ended` is set when no more text will come, `saved` once the final message is stored.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.model = ""
+        self.error = ""
+        self.sources: tuple[str, ...] = ()
+        self.message: Message | None = None
+        self.stop = asyncio.Event()
+        self.ended = asyncio.Event()
+        self.saved = asyncio.Event()
+        self._grew = asyncio.Event()
+
+    def extend(self, delta: Delta) -> None:
+        self.text += delta.text
+        self.model = delta.model
+        self._grew.set()
+        self._grew = asyncio.Event()
+
+    async def wait_for_more(self, length: int) -> None:
+        """Return once the text is longer than `length` or the stream has ended."""
+        if len(self.text) > length or self.ended.is_set():
+            return
+        grew, ended = asyncio.ensure_future(self._grew.wait()), asyncio.ensure_future(self.ended.wait())
+        try:
+            await asyncio.wait({grew, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            grew.cancel()
+            ended.cancel()
 
 
 class Chat:
@@ -64,6 +88,7 @@ class Chat:
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
         self._running: dict[tuple[str, str], Answer] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def _owned(self, owner: str, chat_id: str) -> Thread:
         thread = await self.threads.get(owner, chat_id)
@@ -109,42 +134,59 @@ class Chat:
         if answer:
             answer.stop.set()
 
-    async def answer(self, question: Message) -> AsyncIterator[Answer]:
-        """Stream the answer to a stored question, yielding the growing Answer after each piece.
+    def start(self, question: Message) -> Answer:
+        """Begin answering a stored question in a server-owned task (one per thread at a time)."""
+        key = (question.owner, question.chat_id)
+        answer = self._running.get(key)
+        if answer is None:
+            answer = self._running[key] = Answer()
+            task = asyncio.create_task(self._generate(question, answer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return answer
 
-        The final Answer carries the stored message (complete, stopped or failed with text), or
-        only an error when no text came at all (then nothing is stored).
+    async def complete(self, question: Message) -> Answer:
+        """Answer a stored question and wait until the answer is stored."""
+        answer = self.start(question)
+        await answer.saved.wait()
+        return answer
+
+    async def _generate(self, question: Message, answer: Answer) -> None:
+        """Stream, then store the answer once: complete, stopped, or failed with partial text.
+
+        When no text came at all only `error` is set and nothing is stored.
         """
         key = (question.owner, question.chat_id)
-        answer = Answer()
-        self._running[key] = answer
         try:
             history = [m for m in await self.cache.history(*key) if m.id != question.id]
             async for delta in self._deltas(question.content, history, answer):
                 if answer.stop.is_set():
                     break
-                answer.text += delta.text
-                answer.model = delta.model
-                yield answer
+                answer.extend(delta)
         except LLMError as error:
             answer.error = str(error)
         except Exception:  # noqa: BLE001 - never show a stack trace; keep what was written
             answer.error = BUSY
+        answer.ended.set()
+        try:
+            if answer.text:
+                status = ("stopped" if answer.stop.is_set()
+                          else "failed" if answer.error else "complete")
+                message, created = await self.threads.add_message(
+                    question.owner, question.chat_id, "assistant", answer.text,
+                    client_id=f"{question.client_id}:answer", status=status, model=answer.model,
+                    sources=answer.sources,
+                )
+                if created:
+                    self.cache.append(message)
+                answer.message = message
+            elif not answer.error and not answer.stop.is_set():
+                answer.error = BUSY
+        except Exception:  # noqa: BLE001 - the database failed: say so, the question is kept
+            answer.error = BUSY
         finally:
             self._running.pop(key, None)
-        if answer.text:
-            status = "stopped" if answer.stop.is_set() else "failed" if answer.error else "complete"
-            message, created = await self.threads.add_message(
-                question.owner, question.chat_id, "assistant", answer.text,
-                client_id=f"{question.client_id}:answer", status=status, model=answer.model,
-                sources=answer.sources,
-            )
-            if created:
-                self.cache.append(message)
-            answer.message = message
-        elif not answer.error and not answer.stop.is_set():
-            answer.error = BUSY
-        yield answer
+            answer.saved.set()
 
     def _deltas(self, question: str, history: list[Message], answer: Answer
                 ) -> AsyncIterator[Delta]:

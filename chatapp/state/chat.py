@@ -1,12 +1,12 @@
-"""The chat page's state: the sidebar, the open thread, and the answer being written.
+"""The chat page's state: the sidebar, the open thread and the turns added in this tab.
 
-Finished messages change only when a message is added, so streaming re-sends just `answer`,
-a small var flushed at most every 50 ms (the first piece at once).
+The answer being written never passes through state: the page reads it from the live route
+(`chatapp/live.py`), and state only learns when it is stored. The thread's earlier messages
+live in their own substate, so a new turn neither re-sends nor re-renders them.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import reflex as rx
@@ -15,8 +15,6 @@ from chatapp.models import Message, Thread
 from chatapp.runtime import services
 from chatapp.services.chat import SendRejected, ThreadNotFound
 from chatapp.state.session import SessionState
-
-FLUSH_SECONDS = 0.05
 
 
 def _row(message: Message) -> dict[str, str]:
@@ -28,13 +26,22 @@ def _thread_row(thread: Thread) -> dict[str, str]:
     return {"id": thread.id, "title": thread.title}
 
 
+# After the thread renders, show its end; from then on CSS scroll anchoring follows new text.
+SCROLL_TO_END = ("requestAnimationFrame(() => document.getElementById('scroll-anchor')"
+                 "?.scrollIntoView({block: 'end'}))")
+
+
+def _live_src(chat_id: str, question_id: str) -> str:
+    return f"{services().settings.api_url}/api/chats/{chat_id}/live?q={question_id}"
+
+
 class ChatState(rx.State):
     threads: list[dict[str, str]] = []
-    messages: list[dict[str, str]] = []
     thread_id: str = ""
     not_found: bool = False
-    answer: str = ""
+    recent: list[dict[str, str]] = []  # turns added since the thread was opened
     generating: bool = False
+    live_src: str = ""
     notice: str = ""
     can_retry: bool = False
     _owner: str = ""
@@ -54,6 +61,15 @@ class ChatState(rx.State):
     async def _refresh_threads(self, owner: str) -> None:
         self.threads = [_thread_row(t) for t in await services().threads.list(owner)]
 
+    async def _show_history(self, messages: list[Message]) -> None:
+        history = await self.get_state(HistoryState)
+        history.messages = [_row(m) for m in messages]
+        self.recent = []
+
+    def _follow(self, chat_id: str, question_id: str):
+        self.generating, self.live_src = True, _live_src(chat_id, question_id)
+        return ChatState.follow(chat_id)
+
     @rx.event
     async def load(self):
         """Open the thread named by the URL (or a new chat), and the user's thread list."""
@@ -63,7 +79,8 @@ class ChatState(rx.State):
         chat = services().chat
         chat_id = self._path_chat_id()
         self.thread_id, self.not_found, self.notice, self.can_retry = chat_id, False, "", False
-        self.messages, self.answer, self.generating = [], "", False
+        self.generating, self.live_src = False, ""
+        await self._show_history([])
         await self._refresh_threads(owner)
         if not chat_id:
             return
@@ -72,13 +89,14 @@ class ChatState(rx.State):
         except ThreadNotFound:
             self.thread_id, self.not_found = "", True
             return
-        self.messages = [_row(m) for m in history]
-        running = chat.running(owner, chat_id)
-        if running is not None:
-            self.generating, self.answer = True, running.text
+        await self._show_history(history)
+        events = [rx.call_script(SCROLL_TO_END)]
+        if chat.running(owner, chat_id) is not None:
+            events.append(self._follow(chat_id, history[-1].id if history else ""))
         elif history and history[-1].role == "user":
             self.can_retry = True
             self.notice = "This question has no answer yet."
+        return events
 
     @rx.event
     async def send(self, form_data: dict):
@@ -90,9 +108,9 @@ class ChatState(rx.State):
             return
         text = str(form_data.get("message", ""))
         client_id = str(form_data.get("client_id") or uuid.uuid4().hex)
+        chat = services().chat
         try:
-            thread, message, _ = await services().chat.ask(
-                owner, self.thread_id or None, text, client_id)
+            thread, message, _ = await chat.ask(owner, self.thread_id or None, text, client_id)
         except SendRejected as rejected:
             self.notice = str(rejected)
             self.can_retry = False
@@ -100,15 +118,16 @@ class ChatState(rx.State):
         except ThreadNotFound:
             self.not_found = True
             return
+        chat.start(message)
         self.notice, self.can_retry = "", False
         events = []
         if thread.id != self.thread_id:
             self.thread_id = thread.id
             events.append(rx.call_script(f"window.history.replaceState(null, '', '/chat/{thread.id}')"))
-        self.messages.append(_row(message))
-        await self._refresh_threads(owner)
-        self.generating, self.answer = True, ""
-        events.append(ChatState.stream_answer(thread.id, message.id))
+        self.recent.append(_row(message))
+        if not self.threads or self.threads[0]["id"] != thread.id:
+            await self._refresh_threads(owner)
+        events += [rx.call_script(SCROLL_TO_END), self._follow(thread.id, message.id)]
         return events
 
     @rx.event
@@ -116,45 +135,36 @@ class ChatState(rx.State):
         owner = await self._owner_id()
         if owner is None or not self.thread_id or self.generating:
             return
-        questions = [m for m in self.messages if m["role"] == "user"]
-        if not questions or self.messages[-1]["role"] != "user":
+        chat = services().chat
+        history = await chat.cache.history(owner, self.thread_id)
+        if not history or history[-1].role != "user":
             return
-        self.notice, self.can_retry, self.generating, self.answer = "", False, True, ""
-        return ChatState.stream_answer(self.thread_id, questions[-1]["id"])
+        chat.start(history[-1])
+        self.notice, self.can_retry = "", False
+        return self._follow(self.thread_id, history[-1].id)
 
     @rx.event(background=True)
-    async def stream_answer(self, chat_id: str, message_id: str):
-        """Generate outside the state lock; push the growing answer at most every 50 ms."""
+    async def follow(self, chat_id: str):
+        """Wait, off the state lock, for the server to store the answer; then show it."""
         async with self:
             owner = self._owner
         chat = services().chat
-        history = await chat.cache.history(owner, chat_id)
-        question = next((m for m in history if m.id == message_id), None)
-        if question is None:
-            async with self:
-                self.generating = False
-            return
-        last = None
-        flushed_at = 0.0
-        async for answer in chat.answer(question):
-            last = answer
-            if answer.message or answer.error:
-                continue
-            now = time.monotonic()
-            if now - flushed_at >= FLUSH_SECONDS:
-                flushed_at = now
-                async with self:
-                    if self.thread_id == chat_id:
-                        self.answer = answer.text
+        answer = chat.running(owner, chat_id)
+        if answer is not None:
+            await answer.saved.wait()
+        history = None if answer is not None else await chat.cache.history(owner, chat_id)
         async with self:
             if self.thread_id != chat_id:
                 return
-            self.generating, self.answer = False, ""
-            if last and last.message:
-                self.messages.append(_row(last.message))
-            if last and last.error:
-                self.notice = last.error
-                self.can_retry = last.message is None
+            self.generating, self.live_src = False, ""
+            if history is not None:  # finished before we could follow it: show what was stored
+                await self._show_history(history)
+                return
+            if answer.message:
+                self.recent.append(_row(answer.message))
+            if answer.error:
+                self.notice = answer.error
+                self.can_retry = answer.message is None
 
     @rx.event
     async def stop(self):
@@ -190,5 +200,12 @@ class ChatState(rx.State):
             return
         await services().threads.clear(owner)
         services().cache.invalidate(owner)
-        self.threads, self.messages, self.thread_id = [], [], ""
+        self.threads, self.thread_id = [], ""
+        await self._show_history([])
         return rx.redirect("/chat", replace=True)
+
+
+class HistoryState(ChatState):
+    """The open thread's messages as loaded; they change only when another thread is opened."""
+
+    messages: list[dict[str, str]] = []

@@ -57,7 +57,8 @@ def test_answer_streams_in_and_the_thread_has_its_own_link(new_context):
     page.reload()
     expect(page).to_have_url(at(f"/chat/{chat_id}"))
     expect(page.locator(".message-user")).to_have_text(QUESTION)
-    expect(answers(page)).to_have_text(final)
+    expect(answers(page)).to_have_count(1)
+    assert answers(page).first.inner_text() == final
 
 
 def test_another_user_gets_not_found_for_the_same_link(new_context):
@@ -88,7 +89,7 @@ def test_stop_keeps_the_partial_answer_marked_stopped(new_context):
     assert partial.strip()
     page.reload()
     expect(answers(page).first.locator(".message-status")).to_have_text("Stopped")
-    expect(answers(page).first.locator(".message-text")).to_have_text(partial)
+    assert answers(page).first.locator(".message-text").inner_text() == partial
 
 
 def test_html_in_a_message_shows_as_text_and_runs_nothing(new_context):

@@ -49,18 +49,11 @@ def openrouter(fake, models=("model/a", "model/b")):
                               max_retry_after=0.2)
 
 
-async def run(chat, question):
-    final = None
-    async for answer in chat.answer(question):
-        final = answer
-    return final
-
-
 async def test_a_full_turn_stores_the_question_and_the_answer(threads, fake):
     chat = make_chat(threads, openrouter(fake))
     thread, question, created = await chat.ask("owner1", None, "How do I reset my password?", "c1")
     assert created and thread.title == "How do I reset my password?"
-    answer = await run(chat, question)
+    answer = await chat.complete(question)
     stored = await threads.messages("owner1", thread.id)
     assert [(m.role, m.status) for m in stored] == [("user", "sent"), ("assistant", "complete")]
     assert stored[1].content == fake.text and stored[1].model == answer.message.model
@@ -73,7 +66,7 @@ async def test_fallback_stores_the_model_that_answered(threads, fake):
     fake.script("model/a", status(429, retry_after=0.1))
     chat = make_chat(threads, openrouter(fake, models=("model/a", "model/b")))
     thread, question, _ = await chat.ask("owner2", None, "How do I reset my password?", "c2")
-    answer = await run(chat, question)
+    answer = await chat.complete(question)
     assert not answer.error
     stored = await threads.messages("owner2", thread.id)
     assert stored[-1].role == "assistant" and stored[-1].model == "model/b"
@@ -84,7 +77,7 @@ async def test_all_models_failing_keeps_the_question_and_stores_nothing_fake(thr
         fake.script(model, status(500))
     chat = make_chat(threads, openrouter(fake))
     thread, question, _ = await chat.ask("owner3", None, "How do I reset my password?", "c3")
-    answer = await run(chat, question)
+    answer = await chat.complete(question)
     assert answer.error == "The assistant is busy, please retry in a moment."
     assert answer.message is None
     stored = await threads.messages("owner3", thread.id)
@@ -94,7 +87,7 @@ async def test_all_models_failing_keeps_the_question_and_stores_nothing_fake(thr
 async def test_the_built_in_responder_answers_without_a_key(threads):
     chat = make_chat(threads)
     _, question, _ = await chat.ask("owner4", None, "How do I reset my password?", "c4")
-    answer = await run(chat, question)
+    answer = await chat.complete(question)
     assert "password" in answer.text.lower() and answer.message.status == "complete"
     assert answer.message.model == "helpdesk/knowledge-base"
 

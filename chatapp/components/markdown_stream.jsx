@@ -1,0 +1,67 @@
+// Chat text rendering: Markdown split into blocks so a growing answer re-parses only its last
+// block, and the live answer read from /api/chats/<id>/live (server-sent events of new text).
+import { memo, useEffect, useState } from "react";
+import ReactMarkdown from "react-markdown";
+import remarkGfm from "remark-gfm";
+
+const plugins = [remarkGfm];
+const FENCE = /^ {0,3}(`{3,}|~{3,})/;
+
+// Blocks end at a blank line outside fenced code that is followed by an unindented line, so
+// list items, continuation paragraphs and code stay whole.
+export function splitBlocks(text) {
+  const lines = text.split("\n");
+  const blocks = [];
+  let current = [];
+  let fence = null;
+  lines.forEach((line, i) => {
+    const marker = line.match(FENCE);
+    if (marker && (fence === null || marker[1][0] === fence)) {
+      fence = fence === null ? marker[1][0] : null;
+    }
+    const next = lines[i + 1];
+    const boundary = fence === null && line.trim() === "" && current.length > 0
+      && next !== undefined && next !== "" && !/^\s/.test(next);
+    if (boundary) {
+      blocks.push(current.join("\n"));
+      current = [];
+    } else {
+      current.push(line);
+    }
+  });
+  if (current.length > 0) blocks.push(current.join("\n"));
+  return blocks;
+}
+
+// Raw HTML is never rendered (no rehype-raw): a <script> in chat text shows as text.
+const Block = memo(function Block({ text }) {
+  return <ReactMarkdown remarkPlugins={plugins}>{text}</ReactMarkdown>;
+});
+
+export const Markdown = memo(function Markdown({ text, className }) {
+  const blocks = splitBlocks(text || "");
+  return (
+    <div className={className}>
+      {blocks.map((block, i) => <Block key={i} text={block} />)}
+    </div>
+  );
+});
+
+// Follows one answer while it is written; EventSource reconnects on its own and resumes from
+// the last offset it saw. The finished message replaces this component when it is stored.
+export function LiveAnswer({ src, className, waiting }) {
+  const [text, setText] = useState("");
+  useEffect(() => {
+    if (!src) return undefined;
+    let received = "";
+    const source = new EventSource(src, { withCredentials: true });
+    source.onmessage = (event) => {
+      received += JSON.parse(event.data);
+      setText(received);
+    };
+    source.addEventListener("done", () => source.close());
+    return () => source.close();
+  }, [src]);
+  if (text === "") return <p className="message-waiting">{waiting}</p>;
+  return <Markdown text={text} className={className} />;
+}

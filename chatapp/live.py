@@ -1,0 +1,66 @@
+"""GET /api/chats/<chat_id>/live: the answer being written, as server-sent events of new text only.
+
+Streaming through Reflex state would re-send the whole growing answer on every update; this
+route sends each piece of text once, in at most ~13 events a second (the first at once), and
+any tab of the owner can follow it. Event ids are text offsets, so a browser that reconnects
+(EventSource sends `Last-Event-ID`) resumes exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from chatapp.runtime import services
+from chatapp.services.chat import Answer
+
+FLUSH_SECONDS = 0.075
+NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+
+
+def _offset(request: Request) -> int:
+    raw = request.headers.get("last-event-id") or request.query_params.get("from") or "0"
+    return int(raw) if raw.isdigit() else 0
+
+
+def _done(answer: Answer | None) -> str:
+    error = answer.error if answer else ""
+    return f"event: done\ndata: {json.dumps({'error': error})}\n\n"
+
+
+async def _events(answer: Answer | None, sent: int) -> AsyncIterator[str]:
+    yield "retry: 1000\n\n"
+    if answer is None:
+        yield _done(None)
+        return
+    flushed_at = 0.0
+    while True:
+        await answer.wait_for_more(sent)
+        wait = FLUSH_SECONDS - (time.monotonic() - flushed_at)
+        if wait > 0:  # gather more text until the next update is due, unless the stream ends
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answer.ended.wait(), wait)
+        text = answer.text
+        if len(text) > sent:
+            yield f"id: {len(text)}\ndata: {json.dumps(text[sent:])}\n\n"
+            sent, flushed_at = len(text), time.monotonic()
+        elif answer.ended.is_set():
+            await answer.saved.wait()
+            yield _done(answer)
+            return
+
+
+async def live_answer(request: Request) -> Response:
+    app = services()
+    user = await app.accounts.authenticate(request.cookies.get(app.settings.cookie_name))
+    if user is None:
+        return Response("Log in to follow this conversation.", status_code=401)
+    answer = app.chat.running(user.id, request.path_params["chat_id"])
+    return StreamingResponse(_events(answer, _offset(request)), media_type="text/event-stream",
+                             headers=NO_STORE)
