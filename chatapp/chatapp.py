@@ -4,7 +4,7 @@ import reflex as rx
 
 from chatapp.api import api
 from chatapp.config import get_settings
-from chatapp.pages import chat, login, signup
+from chatapp.pages import chat, help, login, signup
 from chatapp.runtime import lifespan
 from chatapp.state.session import SessionState
 
@@ -21,5 +21,5 @@ app = rx.App(
 )
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
-for page in (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE):
+for page in (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE, help.PAGE, help.ARTICLE_PAGE):
     app.add_page(**page)
