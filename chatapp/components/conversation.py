@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.sources import sources
 from chatapp.state.chat import ChatState
 
 
@@ -19,6 +20,7 @@ def bubble(message: rx.Var) -> rx.Component:
     is_user = message["role"] == "user"
     return rx.box(
         markdown(message["content"]),
+        sources(message["sources"]),
         rx.cond(message["status"] == "stopped",
                 rx.text("Stopped", size="1", color_scheme="gray", class_name="message-status")),
         rx.cond(message["status"] == "failed",

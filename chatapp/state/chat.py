@@ -8,20 +8,31 @@ from __future__ import annotations
 
 import time
 import uuid
+from typing import TypedDict
 
 import reflex as rx
 
-from chatapp.models import Message, Thread
+from chatapp.models import ArticleLink, Message, Thread
 from chatapp.runtime import services
 from chatapp.services.chat import SendRejected, ThreadNotFound
+from chatapp.services.knowledge import cited_articles
 from chatapp.state.session import SessionState
 
 FLUSH_SECONDS = 0.05
 
 
-def _row(message: Message) -> dict[str, str]:
+class MessageRow(TypedDict):
+    id: str
+    role: str
+    content: str
+    status: str
+    sources: list[ArticleLink]  # cited articles, looked up when the row is made: no re-retrieval
+
+
+def _row(message: Message) -> MessageRow:
+    cited = cited_articles(services().knowledge(), message.sources) if message.sources else []
     return {"id": message.id, "role": message.role, "content": message.content,
-            "status": message.status}
+            "status": message.status, "sources": [{"slug": s, "title": t} for s, t in cited]}
 
 
 def _thread_row(thread: Thread) -> dict[str, str]:
@@ -30,7 +41,7 @@ def _thread_row(thread: Thread) -> dict[str, str]:
 
 class ChatState(rx.State):
     threads: list[dict[str, str]] = []
-    messages: list[dict[str, str]] = []
+    messages: list[MessageRow] = []
     thread_id: str = ""
     not_found: bool = False
     answer: str = ""
