@@ -4,7 +4,7 @@ import reflex as rx
 
 from chatapp.api import api
 from chatapp.config import get_settings
-from chatapp.pages import chat, login, signup
+from chatapp.pages import chat, help_centre, login, signup
 from chatapp.runtime import lifespan
 from chatapp.state.session import SessionState
 
@@ -22,5 +22,7 @@ app = rx.App(
 )
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
-for page in (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE):
+PAGES = (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE, help_centre.PAGE,
+         help_centre.ARTICLE_PAGE)
+for page in PAGES:
     app.add_page(**page)

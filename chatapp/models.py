@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -36,3 +37,10 @@ class Message:
     client_id: str
     created_at: datetime
     sources: tuple[str, ...] = ()  # cited knowledge-base passage ids
+
+
+class ArticleLink(TypedDict):
+    """A help-centre article as pages link to it (`/help/<slug>`)."""
+
+    slug: str
+    title: str

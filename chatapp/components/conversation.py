@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.markdown import live_answer, markdown
+from chatapp.components.sources import sources
 from chatapp.state.chat import ChatState, HistoryState
 
 
@@ -17,6 +18,7 @@ def bubble(message: rx.Var) -> rx.Component:
     is_user = message["role"] == "user"
     return rx.box(
         markdown(text=message["content"], class_name="message-text"),
+        sources(message["sources"]),
         rx.cond(message["status"] == "stopped",
                 rx.text("Stopped", size="1", color_scheme="gray", class_name="message-status")),
         rx.cond(message["status"] == "failed",

@@ -29,6 +29,7 @@ def chat_page() -> rx.Component:
         rx.hstack(
             rx.heading("Helpdesk", size="5"),
             rx.spacer(),
+            rx.link("Help centre", href="/help", size="2"),
             rx.text(SessionState.username, color_scheme="gray", aria_label="Signed in as"),
             rx.color_mode.button(aria_label="Toggle dark mode"),
             log_out_button(),

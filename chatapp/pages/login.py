@@ -17,7 +17,8 @@ def login_page() -> rx.Component:
         field("Password", "password", "login-form", rx.Var.create(""),
               type="password", auto_complete="current-password", required=True),
     )
-    footer = rx.text("New here? ", rx.link("Create an account", href="/signup"), size="2")
+    footer = rx.text("New here? ", rx.link("Create an account", href="/signup"),
+                     " · ", rx.link("Help centre", href="/help"), size="2")
     return auth_card("Log in", "Welcome back to Helpdesk support.", form, footer)
 
 

@@ -19,7 +19,8 @@ def signup_page() -> rx.Component:
         field("Password", "password", "signup-form", AuthFormState.password_error,
               type="password", auto_complete="new-password", required=True),
     )
-    footer = rx.text("Already have an account? ", rx.link("Log in", href="/login"), size="2")
+    footer = rx.text("Already have an account? ", rx.link("Log in", href="/login"),
+                     " · ", rx.link("Help centre", href="/help"), size="2")
     return auth_card("Create your account", "Get answers from our support assistant.", form, footer)
 
 

@@ -612,6 +612,16 @@ def _top_indices(scores: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in order if scores[i] > 0]
 
 
+def cited_articles(kb: KnowledgeBase, passage_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """(slug, title) of each article a message cited, first citation first, once each.
+
+    Goes by slug, not passage id, so a citation survives edits that renumber an article's
+    passages; an article that has since been removed is left out rather than linked to a 404.
+    """
+    slugs = dict.fromkeys(passage_id.split("#")[0] for passage_id in passage_ids)
+    return [(slug, article.title) for slug in slugs if (article := kb.article(slug))]
+
+
 def load_if_changed(kb: KnowledgeBase | None, directory: str | Path) -> KnowledgeBase:
     """Reuse `kb` unless the folder's files changed (or it was loaded from another folder)."""
     directory = Path(directory)

@@ -8,18 +8,29 @@ live in their own substate, so a new turn neither re-sends nor re-renders them.
 from __future__ import annotations
 
 import uuid
+from typing import TypedDict
 
 import reflex as rx
 
-from chatapp.models import Message, Thread
+from chatapp.models import ArticleLink, Message, Thread
 from chatapp.runtime import services
 from chatapp.services.chat import SendRejected, ThreadNotFound
+from chatapp.services.knowledge import cited_articles
 from chatapp.state.session import SessionState
 
 
-def _row(message: Message) -> dict[str, str]:
+class MessageRow(TypedDict):
+    id: str
+    role: str
+    content: str
+    status: str
+    sources: list[ArticleLink]  # cited articles, looked up when the row is made: no re-retrieval
+
+
+def _row(message: Message) -> MessageRow:
+    cited = cited_articles(services().knowledge(), message.sources) if message.sources else []
     return {"id": message.id, "role": message.role, "content": message.content,
-            "status": message.status}
+            "status": message.status, "sources": [{"slug": s, "title": t} for s, t in cited]}
 
 
 def _thread_row(thread: Thread) -> dict[str, str]:
@@ -39,7 +50,7 @@ class ChatState(rx.State):
     threads: list[dict[str, str]] = []
     thread_id: str = ""
     not_found: bool = False
-    recent: list[dict[str, str]] = []  # turns added since the thread was opened
+    recent: list[MessageRow] = []  # turns added since the thread was opened
     generating: bool = False
     live_src: str = ""
     notice: str = ""
@@ -208,4 +219,4 @@ class ChatState(rx.State):
 class HistoryState(ChatState):
     """The open thread's messages as loaded; they change only when another thread is opened."""
 
-    messages: list[dict[str, str]] = []
+    messages: list[MessageRow] = []

@@ -22,6 +22,7 @@ from chatapp.services.knowledge import (
     KnowledgeBase,
     Passage,
     Retrieval,
+    cited_articles,
     compose_answer,
     load_if_changed,
     parse_article,
@@ -234,6 +235,20 @@ def test_cited_slugs_are_unique_in_rank_order() -> None:
 
     retrieval = Retrieval(hits=(hit("b", 0, 3), hit("a", 1, 2), hit("b", 2, 1)), covered=True)
     assert retrieval.cited_slugs == ("b", "a")
+
+
+def test_cited_articles_are_distinct_in_citation_order(kb: KnowledgeBase) -> None:
+    ids = ["salesforce-integration#2", "reset-password#0", "salesforce-integration#0"]
+    assert cited_articles(kb, ids) == [
+        ("salesforce-integration", kb.article("salesforce-integration").title),
+        ("reset-password", kb.article("reset-password").title),
+    ]
+
+
+def test_cited_articles_skip_removed_articles_but_keep_renumbered_passages(kb: KnowledgeBase) -> None:
+    ids = ["no-such-article#0", "reset-password#999", "no-such-article#1"]
+    assert cited_articles(kb, ids) == [("reset-password", kb.article("reset-password").title)]
+    assert cited_articles(kb, []) == []
 
 
 def test_search_articles_for_the_help_page(kb: KnowledgeBase) -> None:
