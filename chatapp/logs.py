@@ -73,6 +73,8 @@ def configure(settings: Settings) -> None:
     formatter = JsonFormatter(secrets) if settings.log_format == "json" else TextFormatter(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    # Libraries get warnings only, even those that set their own loggers to DEBUG (bm25s does).
+    handler.addFilter(lambda record: record.levelno >= logging.WARNING or record.name.startswith("chatapp"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.WARNING)
