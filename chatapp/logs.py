@@ -77,6 +77,11 @@ def configure(settings: Settings) -> None:
     handler.addFilter(lambda record: record.levelno >= logging.WARNING or record.name.startswith("chatapp"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # Libraries that found no handler at import added their own (python-socketio does): drop
+    # them, or their lines would be written twice, once unformatted.
+    for logger in logging.root.manager.loggerDict.values():
+        if isinstance(logger, logging.Logger) and logger.propagate:
+            logger.handlers.clear()
     root.setLevel(logging.WARNING)
     logging.getLogger("chatapp").setLevel(logging.INFO)
 
