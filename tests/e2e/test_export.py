@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -73,6 +74,7 @@ def deployment(database, tmp_path_factory) -> Iterator[Deployment]:
     yield deployment
     static.stop()
     backend.stop()
+    shutil.rmtree(dist / "web")  # the build's work directory: 150 MB of frontend packages
 
 
 @pytest.fixture
