@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# Helpdesk in one image: the exported frontend served by the backend on one port, as non-root.
+# Helpdesk in one image, as non-root. Two modes, chosen at run time:
+#   SERVE_FRONTEND=true (default): the exported frontend and the backend on one port;
+#   SERVE_FRONTEND=false: the backend alone, for a frontend exported to a static host.
 # Build: docker build --build-arg API_URL=https://help.example.com -t helpdesk .
 
 FROM node:20-bookworm-slim AS node
@@ -26,7 +28,7 @@ RUN APP_ENV=development JWT_SECRET=build-only-build-only-build-only-build-only \
 FROM python:3.11-slim-bookworm
 ARG API_URL=http://localhost:3000
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 APP_PORT=3000 APP_ENV=production \
-    API_URL=$API_URL REFLEX_MOUNT_FRONTEND_COMPILED_APP=true
+    API_URL=$API_URL SERVE_FRONTEND=true
 RUN groupadd --system --gid 10001 helpdesk \
  && useradd --system --uid 10001 --gid helpdesk --home-dir /app helpdesk
 WORKDIR /app
@@ -35,5 +37,5 @@ COPY --from=build --chown=10001:10001 /app /app
 USER 10001
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
-  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['APP_PORT'] + '/api/health', timeout=4)"]
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['APP_PORT'] + '/healthz', timeout=4)"]
 CMD ["scripts/serve-backend.sh"]

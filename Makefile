@@ -1,5 +1,10 @@
 # The front door: `make run` serves the app, `make test` runs every test. Both set themselves up.
-.PHONY: run test setup setup-test db-start db-stop lint clean
+# Deploying with a static frontend: `make export API_URL=...`, `make backend`, `make serve-export`.
+.PHONY: run test setup setup-test db-start db-stop lint clean export backend serve-export
+
+BACKEND_PORT ?= 8000
+EXPORT_PORT ?= 3001
+EXPORT_DIR ?= dist
 
 run:
 	scripts/run.sh
@@ -22,6 +27,19 @@ db-stop:
 lint: setup-test
 	.venv/bin/ruff check .
 	.venv/bin/hadolint Dockerfile
+
+# The static frontend for a backend at API_URL, unpacked in $(EXPORT_DIR)/frontend/.
+export:
+	API_URL="$(API_URL)" EXPORT_DIR="$(EXPORT_DIR)" scripts/export.sh
+
+# The backend alone, in production mode, on BACKEND_PORT.
+backend:
+	BACKEND_PORT=$(BACKEND_PORT) EXPORT_PORT=$(EXPORT_PORT) scripts/backend.sh
+
+# $(EXPORT_DIR)/frontend/ on EXPORT_PORT, with the deep-link rules of a production static host.
+serve-export:
+	@test -f "$(EXPORT_DIR)/routes.json" || { echo "serve-export: run 'make export API_URL=...' first" >&2; exit 1; }
+	.venv/bin/python scripts/serve_export.py "$(EXPORT_DIR)" --port $(EXPORT_PORT)
 
 clean:
 	rm -rf .web .states dist

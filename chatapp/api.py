@@ -1,12 +1,16 @@
 """Plain HTTP routes beside the Reflex app: the session cookie (HttpOnly) and health checks.
 
 Reflex state cannot set HttpOnly cookies, so log-in, sign-up and log-out are HTTP routes. They
-refuse requests from origins that are not the app's own, so no other site can drive them.
+refuse requests from origins not in FRONTEND_ORIGINS, so no other site can drive them. Their
+outcomes are logged without passwords or tokens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from starlette.applications import Starlette
@@ -19,12 +23,19 @@ from chatapp.runtime import services
 from chatapp.services.auth import LoginRefused, SignupRejected
 
 MAX_BODY = 16_384
+READY_TIMEOUT = 1.0  # seconds a dependency may take to answer a readiness probe
+
+log = logging.getLogger(__name__)
 
 
 def _origin_allowed(request: Request) -> bool:
     """Browsers send Origin on every cross-site POST; absent means a non-browser client."""
     origin = request.headers.get("origin")
-    return origin is None or origin in services().settings.frontend_origins
+    if origin is None or origin in services().settings.frontend_origins:
+        return True
+    log.warning("auth request from a foreign origin refused",
+                extra={"path": request.url.path, "origin": origin})
+    return False
 
 
 async def _form(request: Request, action: str) -> dict[str, Any] | JSONResponse:
@@ -78,11 +89,13 @@ async def sign_up(request: Request) -> Response:
     if isinstance(data, JSONResponse):
         return data
     try:
-        _, token = await services().accounts.sign_up(
+        user, token = await services().accounts.sign_up(
             _field(data, "username"), _field(data, "email"), _field(data, "password")
         )
     except SignupRejected as rejected:
+        log.info("sign-up rejected", extra={"fields": sorted(rejected.errors)})
         return _refuse(400, "Please fix the highlighted fields.", errors=rejected.errors)
+    log.info("signed up", extra={"user_id": user.id})
     return _with_session(JSONResponse({"ok": True, "next": "/chat"}, status_code=201), token)
 
 
@@ -90,16 +103,19 @@ async def log_in(request: Request) -> Response:
     data = await _form(request, "log in")
     if isinstance(data, JSONResponse):
         return data
+    client = _client_address(request)
     try:
-        _, token = await services().accounts.log_in(
-            _field(data, "login"), _field(data, "password"), _client_address(request)
+        user, token = await services().accounts.log_in(
+            _field(data, "login"), _field(data, "password"), client
         )
     except LoginRefused as refused:
+        log.info("log-in refused", extra={"client": client, "locked": bool(refused.retry_after)})
         if refused.retry_after:
             response = _refuse(429, str(refused), retry_after=round(refused.retry_after))
             response.headers["Retry-After"] = str(round(refused.retry_after))
             return response
         return _refuse(401, str(refused))
+    log.info("logged in", extra={"user_id": user.id, "client": client})
     return _with_session(JSONResponse({"ok": True, "next": "/chat"}), token)
 
 
@@ -108,6 +124,7 @@ async def log_out(request: Request) -> Response:
         return _refuse(403, "This site may not log out here.")
     settings = services().settings
     await services().accounts.log_out(request.cookies.get(settings.cookie_name))
+    log.info("logged out")
     response = JSONResponse({"ok": True, "next": "/login"})
     response.delete_cookie(
         settings.cookie_name, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure
@@ -124,6 +141,29 @@ async def health(request: Request) -> Response:
     )
 
 
+async def alive(request: Request) -> Response:
+    """Liveness: the process answers. Restart it only when this fails."""
+    return JSONResponse({"alive": True})
+
+
+async def _answers(check: Awaitable[bool]) -> bool:
+    try:
+        return await asyncio.wait_for(check, READY_TIMEOUT)
+    except TimeoutError:
+        return False
+
+
+async def ready(request: Request) -> Response:
+    """Readiness: every dependency answers within a second; else 503 naming the ones that do not."""
+    checks = {"database": services().store.ping()}
+    results = await asyncio.gather(*(_answers(check) for check in checks.values()))
+    failing = [name for name, ok in zip(checks, results, strict=True) if not ok]
+    if failing:
+        log.warning("not ready", extra={"failing": failing})
+        return JSONResponse({"ready": False, "failing": failing}, status_code=503)
+    return JSONResponse({"ready": True, "failing": []})
+
+
 api = Starlette(
     routes=[
         Route("/api/auth/signup", sign_up, methods=["POST"]),
@@ -131,5 +171,7 @@ api = Starlette(
         Route("/api/auth/logout", log_out, methods=["POST"]),
         Route("/api/health", health, methods=["GET"]),
         Route("/api/chats/{chat_id}/live", live_answer, methods=["GET"]),
+        Route("/healthz", alive, methods=["GET"]),
+        Route("/readyz", ready, methods=["GET"]),
     ]
 )

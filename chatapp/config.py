@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-this-secret"}
 MIN_SECRET_LENGTH = 32
+LOG_FORMATS = ("text", "json")
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,7 @@ class Settings:
     cache_ttl_seconds: int
     llm_total_timeout: float
     knowledge_dir: Path
+    log_format: str
 
     @property
     def cookie_secure(self) -> bool:
@@ -97,6 +99,9 @@ class Settings:
             log.warning("JWT_SECRET is not set: using a random one; sessions end on restart.")
             secret = secrets.token_urlsafe(48)
         knowledge_dir = Path(env.get("KNOWLEDGE_DIR", "").strip() or ROOT / "knowledge")
+        log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
         return cls(
             production=production,
             app_port=app_port,
@@ -126,6 +131,7 @@ class Settings:
             cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 600),
             llm_total_timeout=_number(env, "LLM_TOTAL_TIMEOUT", 60.0, float),
             knowledge_dir=knowledge_dir,
+            log_format=log_format,
         )
 
 

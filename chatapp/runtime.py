@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from chatapp import logs
 from chatapp.config import Settings, get_settings
 from chatapp.services.auth import Accounts, TokenCodec
 from chatapp.services.cache import HistoryCache
@@ -96,7 +97,10 @@ def services() -> Services:
 async def lifespan() -> AsyncIterator[None]:
     """Connect to the database and create indexes before serving; close on shutdown."""
     global _services
-    _services = build(get_settings())
+    settings = get_settings()
+    logs.configure(settings)
+    log.info("starting", extra=logs.summary(settings))
+    _services = build(settings)
     try:
         await _services.store.ensure_indexes()
         await _services.threads.ensure_indexes()

@@ -112,3 +112,37 @@ class AppServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
+
+
+class Command:
+    """A long-running command (a make target) in its own process group, ready when `url` answers."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path, url: str) -> None:
+        self.args = args
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.url = url
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 120) -> Command:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+
+        def ready() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.args} exited early; see {self.log_path}")
+            with urllib.request.urlopen(self.url, timeout=2) as response:
+                return response.status == 200
+
+        wait_for(ready, timeout, f"{self.url} (log: {self.log_path})", 0.5)
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+        self.process = None
