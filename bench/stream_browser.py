@@ -1,0 +1,455 @@
+"""Streaming in real Chromium against the real app: the per-answer table of issue 8.
+
+Run from the repository root (after `scripts/setup.sh --dev`):
+    .venv/bin/python -m bench.stream_browser [--runs 3] [--quick]
+
+It starts everything itself and stops it on exit: the database (DatabaseServer), a fake
+OpenRouter on loopback (a 4,000-character answer in 4-character chunks every 5 ms, ideal 5.0 s),
+the app as `make run` starts it (AppServer, scripts/run.sh), a counting TCP proxy in front of the
+app, and Chromium through Playwright. Each measured answer gets a fresh user in a fresh browser
+context; one unmeasured answer warms the app and the browser up first. Medians of `--runs` runs.
+
+How each figure is taken, over a window from just before Send is clicked until the finished
+bubble is rendered, plus 300 ms to settle:
+- wire bytes: TCP payload the proxy forwards app -> browser (the page talks to the app only
+  through the proxy: API_URL points at it, so the event socket and the live route use it too);
+- decoded bytes: the DevTools protocol's `Network.webSocketFrameReceived` payloads plus
+  `Network.dataReceived` lengths (bodies after decompression, including the live route's events);
+- visibility: an in-page MutationObserver, installed before Send, records (epoch ms from
+  `performance.timeOrigin + performance.now()`, text length) of the answer whenever its length
+  changes, live (`.message-live .message-text`) or finished; DOM time, not paint time. "Whole
+  answer" is the first record as long as the finished bubble; first and last provider chunk
+  times are the fake's `send_log` (time.time() after each write) for that request;
+- CPU: user+system seconds of the app's process tree (the database is a separate process and
+  not counted) and of the Chromium processes this script's Playwright started, from psutil.
+Variants: a thread with 50 earlier messages, either written to the database and then opened
+(/chat/<id>), or sent as 25 short turns in the same tab first; and a 16,000-character answer.
+Five tabs: one context, five pages of one user, Send clicked by a timer set to the same epoch
+ms in each; answers and the fake's streams are paired by order of completion.
+The machine's two cores are shared with other work, so figures are noisy. It exits non-zero only
+on a crash, never on a missed target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import signal
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psutil
+from motor.motor_asyncio import AsyncIOMotorClient
+from playwright.sync_api import Browser, Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from chatapp.services.threads import Threads  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS, sign_up  # noqa: E402
+from tests.fakes.fake_openrouter import FakeOpenRouter, make_text  # noqa: E402
+from tests.servers import AppServer, DatabaseServer, free_port  # noqa: E402
+
+QUESTION = "My parcel hasn't arrived yet, where is it?"
+CHARS, LONG_CHARS, SHORT_CHARS, TABS, HISTORY = 4000, 16000, 300, 5, 50
+SETTLE_MS = 300
+METHODS = {b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS"}
+ROUTES = ((b"/_event", "event socket"), (b"/live", "live route"))
+DONE = ".message-assistant:not(.message-live) .message-text"
+
+# Records (epoch ms, visible answer length, finished?) each time the new answer's length changes.
+OBSERVE = """(before) => {
+  const rec = window.__bench = {events: []};
+  const sample = () => {
+    const done = document.querySelectorAll('DONE');
+    const live = document.querySelector('.message-live .message-text');
+    const [el, finished] = done.length > before ? [done[done.length - 1], 1] : [live, 0];
+    if (!el) return;
+    const n = el.textContent.length, last = rec.events[rec.events.length - 1];
+    if (!last || last[1] !== n || last[2] !== finished)
+      rec.events.push([performance.timeOrigin + performance.now(), n, finished]);
+  };
+  new MutationObserver(sample).observe(document.body,
+    {subtree: true, childList: true, characterData: true});
+}""".replace("'DONE'", repr(DONE))
+
+
+class CountingProxy:
+    """A TCP proxy on loopback that counts the bytes it forwards from the app to the browser, by
+    route: each connection is named after the path of the last request the browser sent on it."""
+
+    def __init__(self, port: int, target_port: int) -> None:
+        self.port, self.target_port, self.down = port, target_port, Counter()
+        self._loop = asyncio.new_event_loop()
+
+    def start(self) -> CountingProxy:
+        ready = threading.Event()
+
+        async def serve() -> None:
+            await asyncio.start_server(self._connection, "127.0.0.1", self.port)
+            ready.set()
+            await asyncio.Event().wait()
+
+        threading.Thread(target=self._loop.run_until_complete, args=(serve(),), daemon=True).start()
+        ready.wait(10)
+        return self
+
+    async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        try:
+            app_r, app_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_w.close()
+            return
+        route = ["other"]
+        await asyncio.gather(self._pipe(client_r, app_w, route, False),
+                             self._pipe(app_r, client_w, route, True))
+
+    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, route: list[str],
+                    down: bool) -> None:
+        try:
+            while data := await src.read(65536):
+                if down:
+                    self.down[route[0]] += len(data)
+                elif data.split(b" ", 1)[0] in METHODS:
+                    path = data.split(b" ", 2)[1]
+                    route[0] = next((name for key, name in ROUTES if key in path), "other")
+                dst.write(data)
+                await dst.drain()
+        except (OSError, IndexError):
+            pass
+        finally:
+            dst.close()
+
+
+def cpu_snapshot(processes: list[tuple[psutil.Process, str]]) -> dict[int, tuple[str, float]]:
+    """{pid: (kind, user+system seconds)} for (process, kind) pairs that are still alive."""
+    seconds = {}
+    for proc, kind in processes:
+        try:
+            times = proc.cpu_times()
+            seconds[proc.pid] = (kind, times.user + times.system)
+        except psutil.Error:
+            pass
+    return seconds
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> Counter:
+    """CPU seconds by kind between two snapshots; processes started in between count from zero."""
+    used = Counter()
+    for pid, (kind, seconds) in after.items():
+        used[kind] += max(0.0, seconds - before.get(pid, (kind, 0.0))[1])
+    return used
+
+
+def app_tree(app: AppServer) -> list[tuple[psutil.Process, str]]:
+    root = psutil.Process(app.process.pid)
+    return [(p, p.name()) for p in [root, *root.children(recursive=True)]]
+
+
+def chromium_procs() -> list[tuple[psutil.Process, str]]:
+    """Chromium processes started by this script's Playwright (not other people's browsers), by
+    their --type (renderer, gpu-process, utility; the browser process has none)."""
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in proc.name().lower():
+                kind = next((arg[7:] for arg in proc.cmdline() if arg.startswith("--type=")), "browser")
+                found.append((proc, kind))
+        except psutil.Error:
+            pass
+    return found
+
+
+class Bench:
+    def __init__(self, app: AppServer, fake: FakeOpenRouter, proxy: CountingProxy, browser: Browser,
+                 db_uri: str, db_name: str) -> None:
+        self.app, self.fake, self.proxy, self.browser = app, fake, proxy, browser
+        self.db_uri, self.db_name = db_uri, db_name
+        self._users = 0
+
+    def new_user_page(self) -> tuple[Page, str]:
+        self._users += 1
+        context = self.browser.new_context(
+            base_url=f"http://127.0.0.1:{self.proxy.port}",
+            extra_http_headers={"X-Forwarded-For": f"10.9.{self._users // 250}.{self._users % 250 + 1}"})
+        page = context.new_page()
+        username = f"bench_{uuid.uuid4().hex[:10]}"
+        sign_up(page, username)
+        return page, username
+
+    def seed_thread(self, username: str, messages: int) -> str:
+        """A thread with `messages` earlier messages (alternating question and answer), in the db."""
+        async def seed() -> str:
+            client = AsyncIOMotorClient(self.db_uri)
+            try:
+                db = client[self.db_name]
+                user = await db["users"].find_one({"username_key": username.casefold()})
+                owner, threads = str(user["_id"]), Threads(db)
+                thread = await threads.create(owner, "Earlier questions")
+                for i in range(messages):
+                    user_turn = i % 2 == 0
+                    await threads.add_message(
+                        owner, thread.id, "user" if user_turn else "assistant",
+                        f"Question {i // 2 + 1} about my order?" if user_turn else make_text(SHORT_CHARS),
+                        client_id=f"seed-{i}", status="sent" if user_turn else "complete")
+                return thread.id
+            finally:
+                client.close()
+
+        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API owns this thread's event loop
+            return pool.submit(lambda: asyncio.run(seed())).result()
+
+    def send_turns(self, page: Page, turns: int) -> None:
+        """`turns` short questions and answers in this tab, streamed without pauses."""
+        if not turns:
+            return
+        self.fake.text, self.fake.delay = make_text(SHORT_CHARS), 0.0
+        try:
+            for i in range(turns):
+                page.get_by_label("Message").fill(f"Question {i + 1} about my order?")
+                page.get_by_role("button", name="Send").click()
+                page.wait_for_function(f"document.querySelectorAll('{DONE}').length > {i}")
+        finally:
+            self.fake.delay = 0.005
+
+    def one_answer(self, chars: int = CHARS, opened: int = 0, sent: int = 0) -> dict[str, float]:
+        """One measured answer in a new thread, or in one with `opened` earlier messages loaded
+        from the database, or after `sent` messages sent in this tab."""
+        page, username = self.new_user_page()
+        try:
+            if opened:
+                page.goto(f"/chat/{self.seed_thread(username, opened)}")
+                page.wait_for_function(f"document.querySelectorAll('.message').length >= {opened}")
+            self.send_turns(page, sent // 2)
+            self.fake.text = make_text(chars)
+            page.get_by_label("Message").fill(QUESTION)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            decoded, live_opened = Counter(), []
+            cdp.on("Network.webSocketFrameReceived",
+                   lambda e: decoded.update(frames=len(e["response"]["payloadData"].encode())))
+            cdp.on("Network.dataReceived", lambda e: decoded.update(bodies=e["dataLength"]))
+            cdp.on("Network.requestWillBeSent",
+                   lambda e: "/live" in e["request"]["url"] and live_opened.append(e["wallTime"]))
+            before_done = page.locator(DONE).count()
+            page.evaluate(OBSERVE, before_done)  # also flushes CDP events queued so far
+            log_from = len(self.fake.send_log)
+            decoded.clear()
+            wire = Counter(self.proxy.down)
+            app0, browser0 = cpu_snapshot(app_tree(self.app)), cpu_snapshot(chromium_procs())
+            clicked = time.time()
+            page.get_by_role("button", name="Send").click()
+            page.wait_for_function(f"document.querySelectorAll('{DONE}').length > {before_done}",
+                                   timeout=180_000)
+            page.wait_for_timeout(SETTLE_MS)
+            wire = Counter({key: n - wire[key] for key, n in self.proxy.down.items()})
+            app_cpu = cpu_used(app0, cpu_snapshot(app_tree(self.app)))
+            browser_cpu = cpu_used(browser0, cpu_snapshot(chromium_procs()))
+            window = time.time() - clicked
+            events = page.evaluate("window.__bench.events")
+            cdp.detach()
+        finally:
+            page.context.close()
+        sends = self.fake.send_log[log_from:]
+        result = visibility(events, sends)
+        result.update(
+            wire=wire.total(), decoded=decoded.total(), window_s=window,
+            server_cpu=app_cpu.total(), browser_cpu=browser_cpu.total(),
+            provider_ms=(sends[0][0] - clicked) * 1000,
+            live_open_ms=(live_opened[0] - sends[0][0]) * 1000 if live_opened else float("nan"),
+            **{f"wire {name}": wire[name] for name in ("event socket", "live route", "other")},
+            **{f"decoded {name}": decoded[name] for name in ("frames", "bodies")},
+            **{f"browser {kind}": s for kind, s in browser_cpu.items()},
+            **{f"server {kind}": s for kind, s in app_cpu.items()})
+        print(f"  first {result['first_ms']:.0f} ms, whole {result['last_ms']:.0f} ms, "
+              f"{result['updates']} updates, wire {kb(result['wire'])}, decoded {kb(result['decoded'])}, "
+              f"server {result['server_cpu']:.2f} s, browser {result['browser_cpu']:.2f} s, "
+              f"live route opened {result['live_open_ms']:.0f} ms after the first chunk", flush=True)
+        return result
+
+    def tabs_at_once(self, tabs: int = TABS) -> list[float]:
+        """Lag of each tab's whole answer behind its stream's last chunk, `tabs` sending at once."""
+        self.fake.text = make_text(CHARS)
+        first, _ = self.new_user_page()
+        pages = [first, *(first.context.new_page() for _ in range(tabs - 1))]
+        try:
+            for page in pages:
+                page.goto("/chat")
+                page.get_by_label("Message").fill(QUESTION)
+                page.evaluate(OBSERVE, 0)
+            log_from = len(self.fake.send_log)
+            at = time.time() * 1000 + 1000
+            for page in pages:
+                page.evaluate("""(at) => setTimeout(() => document.querySelector(
+                    'form button[type=submit]').click(), at - Date.now())""", at)
+            for page in pages:
+                page.wait_for_function(f"document.querySelectorAll('{DONE}').length > 0",
+                                       timeout=300_000)
+            ends = sorted(t for t, sent in self.fake.send_log[log_from:] if sent == CHARS)
+            seen = sorted(whole_visible(page.evaluate("window.__bench.events")) for page in pages)
+        finally:
+            first.context.close()
+        lags = [shown - end for shown, end in zip(seen, ends, strict=True)]
+        print("  lags " + ", ".join(f"{lag:.2f} s" for lag in lags), flush=True)
+        return lags
+
+    def idle_server_cpu(self, seconds: float = 3.0) -> float:
+        """CPU seconds per second the app's process tree uses with nothing to do."""
+        before = cpu_snapshot(app_tree(self.app))
+        time.sleep(seconds)
+        return cpu_used(before, cpu_snapshot(app_tree(self.app))).total() / seconds
+
+
+def whole_visible(events: list[list[float]]) -> float:
+    """Epoch seconds when the visible answer first had the finished bubble's length."""
+    final = [n for _, n, finished in events if finished][-1]
+    return next(t for t, n, _ in events if n >= final) / 1000
+
+
+def visibility(events: list[list[float]], sends: list[tuple[float, int]]) -> dict[str, float]:
+    shown = [(t / 1000, n) for t, n, _ in events if n > 0]
+    whole = whole_visible(events)
+    lengths = {n for t, n in shown if t <= whole}
+    span = max(whole - shown[0][0], 1e-3)
+    return {"first_ms": (shown[0][0] - sends[0][0]) * 1000, "last_ms": (whole - sends[-1][0]) * 1000,
+            "updates": len(lengths), "per_s": len(lengths) / span,
+            "stream_s": sends[-1][0] - sends[0][0]}
+
+
+def medians(results: list[dict[str, float]]) -> dict[str, float]:
+    keys = dict.fromkeys(key for result in results for key in result)
+    return {key: statistics.median(r.get(key, 0.0) for r in results) for key in keys}
+
+
+def kb(n: float) -> str:
+    return f"{n / 1000:,.1f} KB"
+
+
+def seconds(s: float) -> str:
+    return f"{s:.2f} s"
+
+
+def print_table(rows: list[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for j, row in enumerate(rows):
+        print("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                        for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip())
+        if j == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def breakdown(result: dict[str, float], prefix: str) -> str:
+    parts = sorted(((key[len(prefix):], s) for key, s in result.items() if key.startswith(prefix)),
+                   key=lambda part: -part[1])
+    return ", ".join(f"{kind} {s:.2f} s" for kind, s in parts if s >= 0.005)
+
+
+def report(results: dict[str, dict[str, float]], lags: list[list[float]], idle: float, runs: int) -> None:
+    def ok(good: bool) -> str:
+        return "yes" if good else "NO"
+
+    base = results["base"]
+    lag, worst = statistics.median(statistics.median(run) for run in lags), max(map(max, lags))
+    print(f"\nPer answer, {CHARS:,} characters in 4-character chunks every 5 ms "
+          f"(ideal 5.0 s; the fake took {base['stream_s']:.2f} s), median of {runs} run(s):\n")
+    print_table([
+        ("metric", "value", "target", "ok"),
+        ("bytes on the wire (server to browser, TCP payload)", kb(base["wire"]), "<= 10 KB",
+         ok(base["wire"] <= 10_000)),
+        ("bytes the page receives (decoded frames and bodies)", kb(base["decoded"]), "<= 60 KB",
+         ok(base["decoded"] <= 60_000)),
+        ("first answer text visible after the provider's first chunk", f"{base['first_ms']:.0f} ms",
+         "<= 20 ms", ok(base["first_ms"] <= 20)),
+        ("whole answer visible after the provider's last chunk", f"{base['last_ms']:.0f} ms",
+         "<= 100 ms", ok(base["last_ms"] <= 100)),
+        ("distinct visible updates during the answer",
+         f"{base['updates']:.0f} ({base['per_s']:.1f}/s)", ">= 50, >= 10/s",
+         ok(base["updates"] >= 50 and base["per_s"] >= 10)),
+        ("server CPU", seconds(base["server_cpu"]), "<= 0.2 s", ok(base["server_cpu"] <= 0.2)),
+        ("browser CPU (all Chromium processes)", seconds(base["browser_cpu"]), "<= 1.0 s",
+         ok(base["browser_cpu"] <= 1.0)),
+        (f"{TABS} tabs streaming at once in one browser: answer lag median",
+         f"{lag:.2f} s (max {worst:.2f})", "<= 0.5 s", ok(lag <= 0.5)),
+    ])
+    print(f"\nWire bytes by route: event socket {kb(base['wire event socket'])}, live route "
+          f"{kb(base['wire live route'])}, other {kb(base['wire other'])}; decoded: websocket frames "
+          f"{kb(base['decoded frames'])}, bodies {kb(base['decoded bodies'])}.")
+    print(f"The provider's first chunk came {base['provider_ms']:.0f} ms after Send was clicked; the page "
+          f"requested the live route {base['live_open_ms']:.0f} ms after that chunk (negative: before).")
+    print(f"Server CPU by process: {breakdown(base, 'server ')}; the idle app uses {idle:.3f} CPU-s/s, "
+          f"{idle * base['window_s']:.2f} s over the {base['window_s']:.1f} s window.")
+    print(f"Browser CPU by process: {breakdown(base, 'browser ')}.")
+    print(f"\nCosts must not grow with history or length (targets: {HISTORY} earlier messages within "
+          f"10% of an empty thread; {LONG_CHARS:,} characters <= 4.5x {CHARS:,} in bytes and browser CPU):\n")
+    columns = (("opened", f"{HISTORY} msgs opened"), ("sent", f"{HISTORY} msgs sent in tab"),
+               ("long", f"{LONG_CHARS:,} chars"))
+    rows = [("per answer", "empty thread", *(cell for _, title in columns for cell in (title, "ratio")))]
+    for key, label, fmt in (("wire", "bytes on the wire", kb), ("decoded", "bytes decoded", kb),
+                            ("browser_cpu", "browser CPU", seconds), ("server_cpu", "server CPU", seconds)):
+        rows.append((label, fmt(base[key]), *(cell for name, _ in columns for cell in (
+            fmt(results[name][key]), f"{results[name][key] / base[key]:.2f}x"))))
+    print_table(rows)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="measured runs per case (medians)")
+    parser.add_argument("--quick", action="store_true", help="one run per case")
+    args = parser.parse_args()
+    runs = 1 if args.quick else max(1, args.runs)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop everything in `finally`
+    log_dir = ROOT / "test-results"
+    log_dir.mkdir(exist_ok=True)
+    database = DatabaseServer().start()
+    fake = FakeOpenRouter(text=make_text(CHARS), chunk_size=4, delay=0.005).start()
+    app = None
+    try:
+        proxy_port = free_port()
+        origin = f"http://127.0.0.1:{proxy_port}"
+        db_name = f"bench_{uuid.uuid4().hex[:8]}"
+        app = AppServer({
+            "MONGODB_URI": database.uri, "MONGODB_DB": db_name, "JWT_SECRET": "bench-" + "x" * 42,
+            "TRUSTED_PROXY_HOPS": "1", "OPEN_ROUTER": "bench-key", "OPENROUTER_BASE_URL": fake.base_url,
+            "OPENROUTER_MODELS": "fake/model", "AI_MESSAGES_PER_MINUTE": "1000",
+            "API_URL": origin, "FRONTEND_ORIGINS": f"{origin},http://localhost:{proxy_port}",
+            "REFLEX_USE_SYSTEM_BUN": "1",
+        }, log_dir / "bench-app.log")
+        proxy = CountingProxy(proxy_port, app.port)
+        print(f"Starting the app (log: {app.log_path}); the first start compiles the frontend…",
+              flush=True)
+        app.start()
+        proxy.start()
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            bench = Bench(app, fake, proxy, browser, database.uri, db_name)
+            print("Warming up (not measured)…", flush=True)
+            bench.one_answer()
+            idle = bench.idle_server_cpu()
+            cases = {"base": {}, "opened": {"opened": HISTORY}, "sent": {"sent": HISTORY},
+                     "long": {"chars": LONG_CHARS}}
+            results = {}
+            for name, kwargs in cases.items():
+                print(f"Measuring {name}: {runs} run(s)…", flush=True)
+                results[name] = medians([bench.one_answer(**kwargs) for _ in range(runs)])
+            print(f"Measuring {TABS} tabs at once: {runs} run(s)…", flush=True)
+            lags = [bench.tabs_at_once() for _ in range(runs)]
+            browser.close()
+        report(results, lags, idle, runs)
+        print(f"\n$ {shlex.join(['.venv/bin/python', '-m', 'bench.stream_browser', *sys.argv[1:]])}")
+        return 0
+    finally:
+        if app:
+            app.stop()
+        fake.stop()
+        database.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
