@@ -1,6 +1,6 @@
 // Chat text rendering: Markdown split into blocks so a growing answer re-parses only its last
 // block, and the live answer read from /api/chats/<id>/live (server-sent events of new text).
-import { memo, useEffect, useState } from "react";
+import { Fragment, memo, useEffect, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import remarkGfm from "remark-gfm";
 
@@ -33,16 +33,66 @@ export function splitBlocks(text) {
   return blocks;
 }
 
+// A paragraph of plain prose (no block syntax) can be parsed a sentence-group at a time.
+const BLOCK_SYNTAX = /^(\s{4}|\s{0,3}([#>|*+=-]|\d+[.)]|`{3}|~{3}))/m;
+const SEGMENT = 240;
+
+function balanced(text) {
+  const count = (ch) => text.split(ch).length - 1;
+  return count("`") % 2 === 0 && count("*") % 2 === 0 && count("_") % 2 === 0
+    && count("[") === count("]") && count("(") === count(")") && !text.includes("<");
+}
+
+// Cut a long paragraph after sentence ends, into pieces with no open inline markup, so a
+// growing paragraph re-parses only its last piece instead of everything written so far.
+export function splitSentences(paragraph) {
+  const segments = [];
+  let start = 0;
+  const ends = /[.!?] (?=\p{L})/gu;  // one space, then a letter: never starts block syntax
+  let match;
+  while ((match = ends.exec(paragraph)) !== null) {
+    const end = match.index + 1;
+    const piece = paragraph.slice(start, end);
+    if (piece.length >= SEGMENT && balanced(piece)) {
+      segments.push(piece);
+      start = ends.lastIndex;
+    }
+  }
+  segments.push(paragraph.slice(start));
+  return segments;
+}
+
 // Raw HTML is never rendered (no rehype-raw): a <script> in chat text shows as text.
 const Block = memo(function Block({ text }) {
   return <ReactMarkdown remarkPlugins={plugins}>{text}</ReactMarkdown>;
 });
 
+const Inline = memo(function Inline({ text }) {
+  return (
+    <ReactMarkdown remarkPlugins={plugins} disallowedElements={["p"]} unwrapDisallowed>
+      {text}
+    </ReactMarkdown>
+  );
+});
+
+function Paragraph({ text }) {
+  const segments = splitSentences(text);
+  return (
+    <p>
+      {segments.map((segment, i) => (
+        <Fragment key={i}>{i > 0 ? " " : null}<Inline text={segment} /></Fragment>
+      ))}
+    </p>
+  );
+}
+
 export const Markdown = memo(function Markdown({ text, className }) {
   const blocks = splitBlocks(text || "");
   return (
     <div className={className}>
-      {blocks.map((block, i) => <Block key={i} text={block} />)}
+      {blocks.map((block, i) => (BLOCK_SYNTAX.test(block) || block.length < SEGMENT * 2
+        ? <Block key={i} text={block} />
+        : <Paragraph key={i} text={block} />))}
     </div>
   );
 });

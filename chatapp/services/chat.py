@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from chatapp.models import Message, Thread
 from chatapp.services.cache import HistoryCache
 from chatapp.services.knowledge import KnowledgeBase, Retrieval, small_talk_reply
-from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider
+from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider, paced
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.prompts import build_messages
 from chatapp.services.ratelimit import RateLimiter, take, wait_phrase
@@ -201,4 +201,4 @@ class Chat:
             return self.local.stream_answer(question, retrieval)
         turns: list[ChatTurn] = [{"role": m.role, "content": m.content}
                                  for m in history[-HISTORY_TURNS:] if m.content]
-        return self.provider.stream_reply(build_messages(question, turns, retrieval))
+        return paced(self.provider.stream_reply(build_messages(question, turns, retrieval)))

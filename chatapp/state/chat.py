@@ -111,9 +111,11 @@ class ChatState(rx.State):
 
     @rx.event
     async def send(self, form_data: dict):
+        """Store the question, start the answer, and show both before anything else is read."""
         owner = await self._owner_id()
         if owner is None:
-            return rx.redirect("/login", replace=True)
+            yield rx.redirect("/login", replace=True)
+            return
         if self.generating:
             self.notice = "Please wait for the current answer, or press Stop."
             return
@@ -123,23 +125,21 @@ class ChatState(rx.State):
         try:
             thread, message, _ = await chat.ask(owner, self.thread_id or None, text, client_id)
         except SendRejected as rejected:
-            self.notice = str(rejected)
-            self.can_retry = False
+            self.notice, self.can_retry = str(rejected), False
             return
         except ThreadNotFound:
             self.not_found = True
             return
         chat.start(message)
         self.notice, self.can_retry = "", False
-        events = []
+        events = [rx.call_script(SCROLL_TO_END), self._follow(thread.id, message.id)]
         if thread.id != self.thread_id:
             self.thread_id = thread.id
             events.append(rx.call_script(f"window.history.replaceState(null, '', '/chat/{thread.id}')"))
         self.recent.append(_row(message))
+        yield events  # the page opens the live answer now, while the sidebar is read
         if not self.threads or self.threads[0]["id"] != thread.id:
             await self._refresh_threads(owner)
-        events += [rx.call_script(SCROLL_TO_END), self._follow(thread.id, message.id)]
-        return events
 
     @rx.event
     async def retry(self):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import NamedTuple, Protocol, TypedDict
 
@@ -38,3 +41,21 @@ class Provider(Protocol):
     name: str
 
     def stream_reply(self, messages: Sequence[ChatTurn]) -> AsyncIterator[Delta]: ...
+
+
+async def paced(deltas: AsyncIterator[Delta], pause: float = 0.02) -> AsyncIterator[Delta]:
+    """Pass deltas through, pausing `pause` seconds after each one that had to wait for the network.
+
+    Providers send many tiny chunks (one every few ms); reading each with its own socket
+    read costs most of a stream's CPU. Pausing lets the next chunks arrive together, so one
+    read (and one parse pass) serves several. Chunks already buffered pass without a pause,
+    so this never falls behind; the first chunk and the last are delayed by at most `pause`.
+    """
+    async with contextlib.aclosing(deltas):
+        waited_since = time.monotonic()
+        async for delta in deltas:
+            fresh_read = time.monotonic() - waited_since > 0.002
+            yield delta
+            if fresh_read:
+                await asyncio.sleep(pause)
+            waited_since = time.monotonic()
