@@ -3,6 +3,7 @@
 import reflex as rx
 
 from chatapp.api import api
+from chatapp.components.outbox import reconnecting_banner
 from chatapp.config import get_settings
 from chatapp.pages import chat, help_centre, login, signup
 from chatapp.runtime import lifespan
@@ -20,6 +21,8 @@ app = rx.App(
     stylesheets=["/chat.css"],
     api_transformer=api,
 )
+# Our banner replaces Reflex's connection toast: it also says that messages are kept.
+app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_banner() if stateful else None
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
 PAGES = (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE, help_centre.PAGE,

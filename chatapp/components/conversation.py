@@ -10,6 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.markdown import live_answer, markdown
+from chatapp.components.outbox import outbox
 from chatapp.components.sources import sources
 from chatapp.state.chat import ChatState, HistoryState
 
@@ -70,6 +71,8 @@ def composer() -> rx.Component:
             ),
             align="end", width="100%",
         ),
+        rx.el.input(type="hidden", name="client_id"),  # set by the outbox (outbox.jsx)
+        id="composer-form",
         on_submit=ChatState.send,
         reset_on_submit=True,
         width="100%",
@@ -88,6 +91,7 @@ def conversation() -> rx.Component:
                 rx.foreach(HistoryState.messages, bubble),
                 rx.foreach(ChatState.recent, bubble),
                 answer_being_written(),
+                outbox(),
                 notice(),
                 id="messages", width="100%", max_width="820px", margin_x="auto", spacing="3",
                 padding="4",

@@ -102,6 +102,7 @@ export const Markdown = memo(function Markdown({ text, className }) {
 export function LiveAnswer({ src, className, waiting }) {
   const [text, setText] = useState("");
   useEffect(() => {
+    setText("");
     if (!src) return undefined;
     let received = "";
     const source = new EventSource(src, { withCredentials: true });

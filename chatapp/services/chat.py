@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+from pymongo.errors import PyMongoError
+
 from chatapp.models import Message, Thread
 from chatapp.services.cache import HistoryCache
 from chatapp.services.knowledge import KnowledgeBase, Retrieval, small_talk_reply
@@ -20,6 +22,8 @@ from chatapp.services.threads import Threads
 
 HISTORY_TURNS = 12
 BUSY = "The assistant is busy, please retry in a moment."
+STORE_DOWN = ("Your message could not be saved: the service is having trouble reaching its "
+              "database. It is kept here; press Retry in a moment.")
 
 
 class SendRejected(Exception):
@@ -38,7 +42,8 @@ class Answer:
     `ended` is set when no more text will come, `saved` once the final message is stored.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, question_id: str = "") -> None:
+        self.question_id = question_id
         self.text = ""
         self.model = ""
         self.error = ""
@@ -88,6 +93,7 @@ class Chat:
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
         self._running: dict[tuple[str, str], Answer] = {}
+        self._queued: dict[tuple[str, str], list[Message]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _owned(self, owner: str, chat_id: str) -> Thread:
@@ -101,7 +107,21 @@ class Chat:
 
     async def ask(self, owner: str, chat_id: str | None, text: str, client_id: str
                   ) -> tuple[Thread, Message, bool]:
-        """Store the user's message (once per client id); (thread, message, newly stored)."""
+        """Store the user's message (once per client id); (thread, message, newly stored).
+
+        A replay (a reconnecting tab, a double click, an outbox resend) returns the stored
+        message and its thread, and creates nothing.
+        """
+        try:
+            return await self._ask(owner, chat_id, text, client_id)
+        except PyMongoError as error:
+            raise SendRejected(STORE_DOWN) from error
+
+    async def _ask(self, owner: str, chat_id: str | None, text: str, client_id: str
+                   ) -> tuple[Thread, Message, bool]:
+        replayed = await self.threads.by_client_id(owner, client_id)
+        if replayed is not None:
+            return await self._owned(owner, replayed.chat_id), replayed, False
         text = text.strip()
         if not text:
             raise SendRejected("Type a message first.")
@@ -129,25 +149,42 @@ class Chat:
     def running(self, owner: str, chat_id: str) -> Answer | None:
         return self._running.get((owner, chat_id))
 
+    def busy(self, owner: str, chat_id: str) -> bool:
+        """An answer is being written or waits its turn in this thread."""
+        key = (owner, chat_id)
+        return key in self._running or bool(self._queued.get(key))
+
+    async def answered(self, question: Message) -> bool:
+        """The question has a stored answer, or one being written or queued."""
+        key = (question.owner, question.chat_id)
+        current = self._running.get(key)
+        if current is not None and current.question_id == question.id:
+            return True
+        if any(q.id == question.id for q in self._queued.get(key, [])):
+            return True
+        return await self.threads.by_client_id(question.owner, f"{question.client_id}:answer") is not None
+
     def stop(self, owner: str, chat_id: str) -> None:
         answer = self._running.get((owner, chat_id))
         if answer:
             answer.stop.set()
 
-    def start(self, question: Message) -> Answer:
-        """Begin answering a stored question in a server-owned task (one per thread at a time)."""
+    def start(self, question: Message) -> None:
+        """Answer a stored question in a server-owned task, after any answer already running in
+        its thread (questions sent in a row, e.g. from an outbox, are answered in order)."""
         key = (question.owner, question.chat_id)
-        answer = self._running.get(key)
-        if answer is None:
-            answer = self._running[key] = Answer()
-            task = asyncio.create_task(self._generate(question, answer))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return answer
+        if key in self._running:
+            self._queued.setdefault(key, []).append(question)
+            return
+        answer = self._running[key] = Answer(question.id)
+        task = asyncio.create_task(self._generate(question, answer))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def complete(self, question: Message) -> Answer:
-        """Answer a stored question and wait until the answer is stored."""
-        answer = self.start(question)
+        """Answer a stored question (in an idle thread) and wait until the answer is stored."""
+        self.start(question)
+        answer = self._running[(question.owner, question.chat_id)]
         await answer.saved.wait()
         return answer
 
@@ -186,6 +223,11 @@ class Chat:
             answer.error = BUSY
         finally:
             self._running.pop(key, None)
+            queued = self._queued.get(key)
+            if queued:
+                self.start(queued.pop(0))
+            else:
+                self._queued.pop(key, None)
             answer.saved.set()
 
     def _deltas(self, question: str, history: list[Message], answer: Answer

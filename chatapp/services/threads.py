@@ -104,6 +104,10 @@ class Threads:
                                        {"$set": {"updated_at": stamp}})
         return _message(doc), True
 
+    async def by_client_id(self, owner: str, client_id: str) -> Message | None:
+        doc = await self._messages.find_one({"owner": owner, "client_id": client_id})
+        return _message(doc) if doc else None
+
     async def messages(self, owner: str, chat_id: str) -> list[Message]:
         cursor = self._messages.find({"owner": owner, "chat_id": chat_id}).sort(
             "created_at", ASCENDING)

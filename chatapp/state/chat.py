@@ -7,6 +7,7 @@ live in their own substate, so a new turn neither re-sends nor re-renders them.
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import TypedDict
 
@@ -42,6 +43,11 @@ SCROLL_TO_END = ("requestAnimationFrame(() => document.getElementById('scroll-an
                  "?.scrollIntoView({block: 'end'}))")
 
 
+def _outbox(verdict: str, client_id: str, reason: str = ""):
+    """Tell the page's outbox (assets/helpdesk.js) what became of a message it sent."""
+    return rx.call_script(f"window.helpdeskOutbox?.{verdict}({json.dumps(client_id)}, {json.dumps(reason)})")
+
+
 def _live_src(chat_id: str, question_id: str) -> str:
     return f"{services().settings.api_url}/api/chats/{chat_id}/live?q={question_id}"
 
@@ -53,6 +59,7 @@ class ChatState(rx.State):
     recent: list[MessageRow] = []  # turns added since the thread was opened
     generating: bool = False
     live_src: str = ""
+    _following: str = ""  # the thread whose answers this tab's follower shows
     notice: str = ""
     can_retry: bool = False
     _owner: str = ""
@@ -77,9 +84,13 @@ class ChatState(rx.State):
         history.messages = [_row(m) for m in messages]
         self.recent = []
 
-    def _follow(self, chat_id: str, question_id: str):
-        self.generating, self.live_src = True, _live_src(chat_id, question_id)
-        return ChatState.follow(chat_id)
+    def _follow(self, chat_id: str):
+        """Show the thread's answers as they are written (one follower per tab and thread)."""
+        answer = services().chat.running(self._owner, chat_id)
+        self.generating = True
+        if answer is not None:
+            self.live_src = _live_src(chat_id, answer.question_id)
+        return [] if self._following == chat_id else [ChatState.follow(chat_id)]
 
     @rx.event
     async def load(self):
@@ -102,80 +113,102 @@ class ChatState(rx.State):
             return
         await self._show_history(history)
         events = [rx.call_script(SCROLL_TO_END)]
-        if chat.running(owner, chat_id) is not None:
-            events.append(self._follow(chat_id, history[-1].id if history else ""))
+        if chat.busy(owner, chat_id):
+            events += self._follow(chat_id)
         elif history and history[-1].role == "user":
             self.can_retry = True
-            self.notice = "This question has no answer yet."
+            self.notice = "This question has no answer: it was interrupted. Press Retry to ask again."
         return events
 
     @rx.event
     async def send(self, form_data: dict):
-        """Store the question, start the answer, and show both before anything else is read."""
+        """Store the question and start its answer; tell the page's outbox it arrived.
+
+        The page sends each message once with its own id, and again after a reload if it
+        never heard back; a replay stores nothing new and starts no second answer.
+        """
         owner = await self._owner_id()
         if owner is None:
             yield rx.redirect("/login", replace=True)
             return
-        if self.generating:
-            self.notice = "Please wait for the current answer, or press Stop."
-            return
         text = str(form_data.get("message", ""))
-        client_id = str(form_data.get("client_id") or uuid.uuid4().hex)
+        client_id = str(form_data.get("client_id") or uuid.uuid4().hex)[:64]
         chat = services().chat
         try:
-            thread, message, _ = await chat.ask(owner, self.thread_id or None, text, client_id)
+            thread, message, created = await chat.ask(owner, self.thread_id or None, text, client_id)
         except SendRejected as rejected:
             self.notice, self.can_retry = str(rejected), False
+            yield _outbox("fail", client_id, str(rejected))
             return
         except ThreadNotFound:
             self.not_found = True
+            yield _outbox("fail", client_id, "This conversation no longer exists.")
             return
-        chat.start(message)
+        if created or not await chat.answered(message):
+            chat.start(message)
         self.notice, self.can_retry = "", False
-        events = [rx.call_script(SCROLL_TO_END), self._follow(thread.id, message.id)]
+        events = [_outbox("ack", client_id), rx.call_script(SCROLL_TO_END)]
         if thread.id != self.thread_id:
             self.thread_id = thread.id
             events.append(rx.call_script(f"window.history.replaceState(null, '', '/chat/{thread.id}')"))
-        self.recent.append(_row(message))
+            if not created:  # a replay that landed in a thread this page does not show yet
+                await self._show_history(await chat.cache.history(owner, thread.id))
+        if created:
+            self.recent.append(_row(message))
+        if chat.busy(owner, thread.id):
+            events += self._follow(thread.id)
         yield events  # the page opens the live answer now, while the sidebar is read
         if not self.threads or self.threads[0]["id"] != thread.id:
             await self._refresh_threads(owner)
 
     @rx.event
+    def resync(self, _form: dict):
+        """Back online: re-read the thread, since updates sent while offline were lost."""
+        return ChatState.load
+
+    @rx.event
     async def retry(self):
         owner = await self._owner_id()
-        if owner is None or not self.thread_id or self.generating:
-            return
         chat = services().chat
+        if owner is None or not self.thread_id or chat.busy(owner, self.thread_id):
+            return
         history = await chat.cache.history(owner, self.thread_id)
         if not history or history[-1].role != "user":
             return
         chat.start(history[-1])
         self.notice, self.can_retry = "", False
-        return self._follow(self.thread_id, history[-1].id)
+        return self._follow(self.thread_id)
 
     @rx.event(background=True)
     async def follow(self, chat_id: str):
-        """Wait, off the state lock, for the server to store the answer; then show it."""
-        async with self:
-            owner = self._owner
+        """Show each answer of the thread as it is written and when it is stored, until none is
+        being written; waiting happens off the state lock."""
         chat = services().chat
-        answer = chat.running(owner, chat_id)
-        if answer is not None:
-            await answer.saved.wait()
-        history = None if answer is not None else await chat.cache.history(owner, chat_id)
         async with self:
-            if self.thread_id != chat_id:
+            if self._following == chat_id:
                 return
-            self.generating, self.live_src = False, ""
-            if history is not None:  # finished before we could follow it: show what was stored
-                await self._show_history(history)
-                return
-            if answer.message:
-                self.recent.append(_row(answer.message))
-            if answer.error:
-                self.notice = answer.error
-                self.can_retry = answer.message is None
+            self._following, owner = chat_id, self._owner
+        first = True
+        while True:
+            async with self:
+                answer = chat.running(owner, chat_id) if self.thread_id == chat_id else None
+                if answer is None:
+                    if self._following == chat_id:
+                        self._following = ""
+                    if self.thread_id == chat_id:
+                        self.generating, self.live_src = False, ""
+                        if first:  # it ended before we looked: show what was stored
+                            await self._show_history(await chat.cache.history(owner, chat_id))
+                    return
+                self.generating, self.live_src = True, _live_src(chat_id, answer.question_id)
+            first = False
+            await answer.saved.wait()
+            async with self:
+                if self.thread_id == chat_id:
+                    if answer.message:
+                        self.recent.append(_row(answer.message))
+                    if answer.error:
+                        self.notice, self.can_retry = answer.error, answer.message is None
 
     @rx.event
     async def stop(self):

@@ -113,6 +113,13 @@ def test_empty_and_overlong_messages_are_not_sent(new_context):
     expect(page.get_by_role("status")).to_have_text("Type a message first.")
     ask(page, "x" * 4001)
     expect(page.get_by_role("status")).to_contain_text("at most 4,000 characters")
+    refused = page.locator(".message-pending")  # kept in the outbox, marked, never stored
+    expect(refused).to_contain_text("Not sent: Messages can be at most 4,000 characters")
+    expect(page.locator(".message-user:not(.message-pending)")).to_have_count(0)
+    refused.get_by_role("button", name="Delete").click()
+    expect(refused).to_have_count(0)
+    page.reload()
+    expect(page.get_by_label("Message")).to_be_visible()
     expect(page.locator(".message-user")).to_have_count(0)
     expect(sidebar_threads(page)).to_have_count(0)
 

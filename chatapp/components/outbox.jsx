@@ -1,0 +1,119 @@
+// The outbox: every message the composer sends is kept in localStorage, with its own id, until
+// the server says it is stored (ack) or refused it (fail). Reflex already queues events while
+// the socket is down and sends them on reconnect; what it cannot do is survive a reload, so
+// messages left over from an earlier page are sent again here, in order. The server stores
+// one message per id, so a resend never makes a copy.
+import { useEffect, useState } from "react";
+
+const KEY = "helpdesk-outbox";
+const PAGE = Math.random().toString(36).slice(2);  // this page load: its messages are in Reflex's queue
+const SHOW_AFTER_MS = 1500;  // a message acknowledged sooner is never shown as waiting
+const listeners = new Set();
+
+function load() {
+  try {
+    const items = JSON.parse(window.localStorage.getItem(KEY) || "[]");
+    return Array.isArray(items) ? items : [];
+  } catch {
+    return [];
+  }
+}
+
+function save(items) {
+  window.localStorage.setItem(KEY, JSON.stringify(items));
+  listeners.forEach((listener) => listener());
+}
+
+function update(id, change) {
+  save(load().flatMap((item) => (item.id !== id ? [item] : change(item))));
+}
+
+export function chatIdOf(path) {
+  const match = path.match(/^\/chat\/([^/]+)/);
+  return match ? match[1] : "";
+}
+
+function newId() {
+  if (window.crypto?.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
+  return Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16)).join("");
+}
+
+function send(item) {
+  const form = document.getElementById("outbox-form");
+  if (!form) return;
+  form.elements.message.value = item.text;
+  form.elements.client_id.value = item.id;
+  form.requestSubmit();
+}
+
+function resync() {
+  document.getElementById("resync-form")?.requestSubmit();
+}
+
+if (typeof window !== "undefined") {
+  window.helpdeskOutbox = {
+    ack: (id) => update(id, () => []),
+    fail: (id, reason) => update(id, (item) => [{ ...item, state: "failed", reason }]),
+  };
+  // Runs before Reflex reads the form: give the message its id and keep it.
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form.id !== "composer-form") return;
+    const text = form.elements.message.value.trim();
+    if (!text) return;
+    const id = newId();
+    form.elements.client_id.value = id;
+    const chat = chatIdOf(window.location.pathname);
+    save([...load(), { id, text, chat, state: "waiting", page: PAGE, at: Date.now() }]);
+  }, true);
+}
+
+function visible(item, ready, now) {
+  return item.state === "failed" || !ready || item.page !== PAGE || now - item.at > SHOW_AFTER_MS;
+}
+
+// Shows this thread's unsent messages, and sends those left over from an earlier page once
+// the socket is connected and no answer is being written.
+export function Outbox({ chatId, ready, busy }) {
+  const [, setVersion] = useState(0);
+  const [wasReady, setWasReady] = useState(ready);
+  useEffect(() => {
+    const listener = () => setVersion((v) => v + 1);
+    listeners.add(listener);
+    const timer = window.setInterval(listener, SHOW_AFTER_MS);
+    return () => {
+      listeners.delete(listener);
+      window.clearInterval(timer);
+    };
+  }, []);
+  useEffect(() => {
+    if (ready && !wasReady) resync();  // back online: show what happened meanwhile
+    setWasReady(ready);
+    if (!ready || busy) return;
+    const leftover = load().find((item) => item.chat === (chatId || "") && item.state === "waiting"
+      && item.page !== PAGE);
+    if (leftover) {
+      update(leftover.id, (item) => [{ ...item, page: PAGE, at: Date.now() }]);
+      send(leftover);
+    }
+  });
+  const now = Date.now();
+  const items = load().filter((item) => item.chat === (chatId || "") && visible(item, ready, now));
+  return items.map((item) => (
+    <div key={item.id} className="message message-user message-pending" data-client-id={item.id}>
+      <p className="message-text">{item.text}</p>
+      {item.state === "failed" ? (
+        <p className="message-status">
+          Not sent: {item.reason}{" "}
+          <button type="button" onClick={() => {
+            update(item.id, (it) => [{ ...it, state: "waiting", page: PAGE, at: Date.now() }]);
+            send(item);
+          }}>Retry</button>{" "}
+          <button type="button" onClick={() => update(item.id, () => [])}>Delete</button>
+        </p>
+      ) : (
+        <p className="message-status">Waiting to send</p>
+      )}
+    </div>
+  ));
+}
