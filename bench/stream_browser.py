@@ -38,7 +38,6 @@ import shlex
 import signal
 import statistics
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -56,12 +55,16 @@ from chatapp.services.threads import Threads  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, sign_up  # noqa: E402
 from tests.fakes.fake_openrouter import FakeOpenRouter, make_text  # noqa: E402
 from tests.servers import AppServer, DatabaseServer, free_port  # noqa: E402
+from tests.tcp_proxy import TcpProxy  # noqa: E402
 
 QUESTION = "My parcel hasn't arrived yet, where is it?"
 CHARS, LONG_CHARS, SHORT_CHARS, TABS, HISTORY = 4000, 16000, 300, 5, 50
 SETTLE_MS = 300
-METHODS = {b"GET", b"POST", b"PUT", b"PATCH", b"DELETE", b"HEAD", b"OPTIONS"}
 ROUTES = ((b"/_event", "event socket"), (b"/live", "live route"))
+
+
+def route_of(path: bytes) -> str:
+    return next((name for key, name in ROUTES if key in path), "other")
 DONE = ".message-assistant:not(.message-live) .message-text"
 
 # Records (epoch ms, visible answer length, finished?) each time the new answer's length changes.
@@ -79,53 +82,6 @@ OBSERVE = """(before) => {
   new MutationObserver(sample).observe(document.body,
     {subtree: true, childList: true, characterData: true});
 }""".replace("'DONE'", repr(DONE))
-
-
-class CountingProxy:
-    """A TCP proxy on loopback that counts the bytes it forwards from the app to the browser, by
-    route: each connection is named after the path of the last request the browser sent on it."""
-
-    def __init__(self, port: int, target_port: int) -> None:
-        self.port, self.target_port, self.down = port, target_port, Counter()
-        self._loop = asyncio.new_event_loop()
-
-    def start(self) -> CountingProxy:
-        ready = threading.Event()
-
-        async def serve() -> None:
-            await asyncio.start_server(self._connection, "127.0.0.1", self.port)
-            ready.set()
-            await asyncio.Event().wait()
-
-        threading.Thread(target=self._loop.run_until_complete, args=(serve(),), daemon=True).start()
-        ready.wait(10)
-        return self
-
-    async def _connection(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        try:
-            app_r, app_w = await asyncio.open_connection("127.0.0.1", self.target_port)
-        except OSError:
-            client_w.close()
-            return
-        route = ["other"]
-        await asyncio.gather(self._pipe(client_r, app_w, route, False),
-                             self._pipe(app_r, client_w, route, True))
-
-    async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, route: list[str],
-                    down: bool) -> None:
-        try:
-            while data := await src.read(65536):
-                if down:
-                    self.down[route[0]] += len(data)
-                elif data.split(b" ", 1)[0] in METHODS:
-                    path = data.split(b" ", 2)[1]
-                    route[0] = next((name for key, name in ROUTES if key in path), "other")
-                dst.write(data)
-                await dst.drain()
-        except (OSError, IndexError):
-            pass
-        finally:
-            dst.close()
 
 
 def cpu_snapshot(processes: list[tuple[psutil.Process, str]]) -> dict[int, tuple[str, float]]:
@@ -168,7 +124,7 @@ def chromium_procs() -> list[tuple[psutil.Process, str]]:
 
 
 class Bench:
-    def __init__(self, app: AppServer, fake: FakeOpenRouter, proxy: CountingProxy, browser: Browser,
+    def __init__(self, app: AppServer, fake: FakeOpenRouter, proxy: TcpProxy, browser: Browser,
                  db_uri: str, db_name: str) -> None:
         self.app, self.fake, self.proxy, self.browser = app, fake, proxy, browser
         self.db_uri, self.db_name = db_uri, db_name
@@ -421,7 +377,7 @@ def main() -> int:
             "API_URL": origin, "FRONTEND_ORIGINS": f"{origin},http://localhost:{proxy_port}",
             "REFLEX_USE_SYSTEM_BUN": "1",
         }, log_dir / "bench-app.log")
-        proxy = CountingProxy(proxy_port, app.port)
+        proxy = TcpProxy(proxy_port, app.port, route_of)
         print(f"Starting the app (log: {app.log_path}); the first start compiles the frontend…",
               flush=True)
         app.start()

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from cachetools import TTLCache
 
 from chatapp.models import Message
+from chatapp.services.threads import in_turn_order
 
 Loader = Callable[[str, str], Awaitable[list[Message]]]
 
@@ -39,7 +40,7 @@ class HistoryCache:
         """Write-through: a cached thread gains the saved message (uncached ones load later)."""
         cached = self._entries.get((message.owner, message.chat_id))
         if cached is not None and all(m.id != message.id for m in cached):
-            cached.append(message)
+            cached[:] = in_turn_order([*cached, message])
 
     def invalidate(self, owner: str, chat_id: str | None = None) -> None:
         """Forget one thread, or every thread of the owner."""

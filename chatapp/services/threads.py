@@ -28,6 +28,24 @@ def title_from(text: str) -> str:
     return f"{cut or line[:TITLE_LENGTH]}…"
 
 
+def in_turn_order(messages: list[Message]) -> list[Message]:
+    """Each answer right after its question, even when questions sent in a row were stored
+    before their answers (answers carry their question's client id plus ":answer")."""
+    questions = {m.client_id for m in messages if m.role == "user"}
+    answers = {m.client_id.removesuffix(":answer"): m for m in messages
+               if m.role == "assistant" and m.client_id.removesuffix(":answer") in questions}
+    placed = {id(a) for a in answers.values()}
+    ordered: list[Message] = []
+    for message in messages:
+        if id(message) in placed:
+            continue
+        ordered.append(message)
+        answer = answers.get(message.client_id) if message.role == "user" else None
+        if answer is not None:
+            ordered.append(answer)
+    return ordered
+
+
 def _thread(doc: dict[str, Any]) -> Thread:
     return Thread(id=doc["_id"], owner=doc["owner"], title=doc["title"],
                   created_at=doc["created_at"], updated_at=doc["updated_at"])
@@ -111,4 +129,4 @@ class Threads:
     async def messages(self, owner: str, chat_id: str) -> list[Message]:
         cursor = self._messages.find({"owner": owner, "chat_id": chat_id}).sort(
             "created_at", ASCENDING)
-        return [_message(doc) async for doc in cursor]
+        return in_turn_order([_message(doc) async for doc in cursor])

@@ -84,6 +84,16 @@ class ChatState(rx.State):
         history.messages = [_row(m) for m in messages]
         self.recent = []
 
+    async def _show_answer(self, message: Message, question_id: str) -> None:
+        """Append the answer under its question; questions sent in a row were shown before their
+        answers, so then the thread is re-read in turn order."""
+        history = await self.get_state(HistoryState)
+        shown = self.recent or history.messages
+        if shown and shown[-1]["id"] == question_id:
+            self.recent.append(_row(message))
+        else:
+            await self._show_history(await services().chat.cache.history(self._owner, message.chat_id))
+
     def _follow(self, chat_id: str):
         """Show the thread's answers as they are written (one follower per tab and thread)."""
         answer = services().chat.running(self._owner, chat_id)
@@ -150,7 +160,9 @@ class ChatState(rx.State):
         events = [_outbox("ack", client_id), rx.call_script(SCROLL_TO_END)]
         if thread.id != self.thread_id:
             self.thread_id = thread.id
-            events.append(rx.call_script(f"window.history.replaceState(null, '', '/chat/{thread.id}')"))
+            # Through the router (not history.replaceState): a reconnecting page must report the
+            # thread's address, or its reload would open an empty chat.
+            events.append(rx.redirect(f"/chat/{thread.id}", replace=True))
             if not created:  # a replay that landed in a thread this page does not show yet
                 await self._show_history(await chat.cache.history(owner, thread.id))
         if created:
@@ -206,7 +218,7 @@ class ChatState(rx.State):
             async with self:
                 if self.thread_id == chat_id:
                     if answer.message:
-                        self.recent.append(_row(answer.message))
+                        await self._show_answer(answer.message, answer.question_id)
                     if answer.error:
                         self.notice, self.can_retry = answer.error, answer.message is None
 

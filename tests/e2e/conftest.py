@@ -10,7 +10,8 @@ from itertools import count
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.servers import ROOT, AppServer
+from tests.servers import ROOT, AppServer, free_port
+from tests.tcp_proxy import TcpProxy
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -21,12 +22,20 @@ EXPECTED_CONSOLE = re.compile(
 _addresses = count(2)
 
 
+# What Chromium logs while the network is cut on purpose (tests that call `network.cut()`).
+NETWORK_CONSOLE = re.compile(r"WebSocket connection to|net::ERR_|Failed to load resource")
+
+
 @pytest.fixture(scope="session")
 def app_server(database) -> Iterator[AppServer]:
+    """The app, reached by the browser only through a proxy that can cut the network."""
     log_dir = ROOT / "test-results"
     log_dir.mkdir(exist_ok=True)
+    proxy_port = free_port()
     server = AppServer(
         {
+            "API_URL": f"http://localhost:{proxy_port}",
+            "FRONTEND_ORIGINS": f"http://localhost:{proxy_port}",
             "MONGODB_URI": database.uri,
             "MONGODB_DB": f"e2e_{uuid.uuid4().hex[:8]}",
             "JWT_SECRET": "e2e-" + "x" * 44,
@@ -35,6 +44,7 @@ def app_server(database) -> Iterator[AppServer]:
         },
         log_dir / "app.log",
     ).start()
+    server.network = TcpProxy(proxy_port, server.port).start()
     yield server
     server.stop()
 
@@ -53,12 +63,13 @@ def new_context(browser: Browser, app_server: AppServer):
     contexts: list[BrowserContext] = []
     errors: list[str] = []
 
-    def make() -> BrowserContext:
+    def make(network_cuts: bool = False) -> BrowserContext:
         address = f"10.{next(_addresses) // 250}.{next(_addresses) % 250}.{len(contexts) + 1}"
-        context = browser.new_context(base_url=app_server.url,
+        context = browser.new_context(base_url=f"http://localhost:{app_server.network.port}",
                                       extra_http_headers={"X-Forwarded-For": address})
         context.on("console", lambda message: message.type == "error"
                    and not EXPECTED_CONSOLE.search(message.text)
+                   and not (network_cuts and NETWORK_CONSOLE.search(message.text))
                    and errors.append(message.text))
         context.on("weberror", lambda error: errors.append(str(error.error)))
         contexts.append(context)

@@ -1,0 +1,97 @@
+"""Nothing lost, in real Chromium with the network really cut (a proxy drops the sockets)."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import sign_up, unique_name
+from tests.e2e.test_chat import answers, ask, thread_id
+
+ANSWER_TIMEOUT = 30_000
+
+
+def user_messages(page: Page):
+    return page.locator(".message-user:not(.message-pending)")
+
+
+def pending(page: Page):
+    return page.locator(".message-pending")
+
+
+def test_messages_sent_offline_wait_then_go_once_each_in_order(new_context, app_server):
+    network = app_server.network
+    page = new_context(network_cuts=True).new_page()
+    sign_up(page, unique_name())
+    ask(page, "How do I reset my password?")
+    chat_id = thread_id(page)
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+
+    network.cut()
+    try:
+        expect(page.get_by_text("Reconnecting…")).to_be_visible(timeout=10_000)
+        questions = ["How do I port my number?", "What plans do you offer?", "Can I export call logs?"]
+        for question in questions:
+            ask(page, question)
+        expect(pending(page)).to_have_count(3)
+        expect(pending(page).first).to_contain_text("Waiting to send")
+    finally:
+        network.restore()
+
+    expect(pending(page)).to_have_count(0, timeout=ANSWER_TIMEOUT)
+    expect(answers(page)).to_have_count(4, timeout=ANSWER_TIMEOUT)
+    expect(page.get_by_text("Reconnecting…")).to_have_count(0)
+
+    page.goto(f"/chat/{chat_id}")
+    expect(answers(page)).to_have_count(4, timeout=ANSWER_TIMEOUT)
+    assert user_messages(page).all_inner_texts() == ["How do I reset my password?", *questions]
+    roles = page.locator(".message:not(.message-pending)").evaluate_all(
+        "nodes => nodes.map(node => node.dataset.role)")
+    assert roles == ["user", "assistant"] * 4
+
+
+def test_a_message_left_waiting_is_sent_once_when_the_app_is_opened_again(new_context, app_server):
+    network = app_server.network
+    context = new_context(network_cuts=True)
+    page = context.new_page()
+    sign_up(page, unique_name())
+    ask(page, "How do I reset my password?")
+    chat_id = thread_id(page)
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+
+    network.cut()
+    try:
+        expect(page.get_by_text("Reconnecting…")).to_be_visible(timeout=10_000)
+        ask(page, "Do you integrate with Salesforce?")
+        expect(pending(page)).to_contain_text("Waiting to send")
+        page.close()
+    finally:
+        network.restore()
+
+    page = context.new_page()
+    page.goto(f"/chat/{chat_id}")
+    expect(answers(page)).to_have_count(2, timeout=ANSWER_TIMEOUT)
+    expect(pending(page)).to_have_count(0)
+    page.reload()
+    expect(answers(page)).to_have_count(2, timeout=ANSWER_TIMEOUT)
+    assert user_messages(page).all_inner_texts() == [
+        "How do I reset my password?", "Do you integrate with Salesforce?"]
+
+
+def test_closing_the_tab_mid_answer_keeps_the_whole_answer(new_context):
+    context = new_context()
+    page = context.new_page()
+    sign_up(page, unique_name())
+    ask(page, "What plans and prices do you offer, and what does each include?")
+    chat_id = thread_id(page)
+    live = page.locator(".message-live .message-text")
+    expect(live).to_be_visible(timeout=10_000)
+    partial = len(live.inner_text())
+    page.close()
+
+    page = context.new_page()
+    page.goto(f"/chat/{chat_id}")
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    expect(page.locator(".message-live")).to_have_count(0, timeout=ANSWER_TIMEOUT)
+    answer = answers(page).first
+    expect(answer.locator(".message-status")).to_have_count(0)  # complete: not stopped, not failed
+    assert len(answer.locator(".message-text").inner_text()) > partial
