@@ -95,3 +95,24 @@ def test_closing_the_tab_mid_answer_keeps_the_whole_answer(new_context):
     answer = answers(page).first
     expect(answer.locator(".message-status")).to_have_count(0)  # complete: not stopped, not failed
     assert len(answer.locator(".message-text").inner_text()) > partial
+
+
+def test_a_backend_restart_mid_answer_leaves_the_answer_or_a_retry(new_context, app_server):
+    context = new_context(network_cuts=True)
+    page = context.new_page()
+    sign_up(page, unique_name())
+    ask(page, "What plans and prices do you offer, and what does each include?")
+    chat_id = thread_id(page)
+    expect(page.locator(".message-live .message-text")).to_be_visible(timeout=10_000)
+    app_server.stop()
+    app_server.start()
+
+    page.goto(f"/chat/{chat_id}")  # still logged in: sessions outlive the process
+    expect(user_messages(page)).to_have_count(1)
+    expect(page.locator(".message-live")).to_have_count(0, timeout=ANSWER_TIMEOUT)
+    if answers(page).count() == 0:
+        expect(page.get_by_role("status")).to_contain_text("interrupted")
+        page.get_by_role("button", name="Retry").click()
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    page.reload()
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
