@@ -44,7 +44,7 @@ SCROLL_TO_END = ("requestAnimationFrame(() => document.getElementById('scroll-an
 
 
 def _outbox(verdict: str, client_id: str, reason: str = ""):
-    """Tell the page's outbox (assets/helpdesk.js) what became of a message it sent."""
+    """Tell the page's outbox (components/outbox.jsx) what became of a message it sent."""
     return rx.call_script(f"window.helpdeskOutbox?.{verdict}({json.dumps(client_id)}, {json.dumps(reason)})")
 
 
@@ -60,6 +60,7 @@ class ChatState(rx.State):
     generating: bool = False
     live_src: str = ""
     _following: str = ""  # the thread whose answers this tab's follower shows
+    _moved: str = ""  # a new thread send just gave its address (its page load re-reads nothing)
     notice: str = ""
     can_retry: bool = False
     _owner: str = ""
@@ -110,6 +111,9 @@ class ChatState(rx.State):
             return rx.redirect("/login", replace=True)
         chat = services().chat
         chat_id = self._path_chat_id()
+        if chat_id and chat_id == self._moved:  # send gave this new thread its address: all shown
+            self._moved = ""
+            return
         self.thread_id, self.not_found, self.notice, self.can_retry = chat_id, False, "", False
         self.generating, self.live_src = False, ""
         await self._show_history([])
@@ -163,6 +167,7 @@ class ChatState(rx.State):
             # Through the router (not history.replaceState): a reconnecting page must report the
             # thread's address, or its reload would open an empty chat.
             events.append(rx.redirect(f"/chat/{thread.id}", replace=True))
+            self._moved = thread.id
             if not created:  # a replay that landed in a thread this page does not show yet
                 await self._show_history(await chat.cache.history(owner, thread.id))
         if created:
