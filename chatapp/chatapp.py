@@ -25,7 +25,6 @@ app = rx.App(
 app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_banner() if stateful else None
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
-PAGES = (login.PAGE, signup.PAGE, chat.PAGE, chat.THREAD_PAGE, help_centre.PAGE,
-         help_centre.ARTICLE_PAGE)
+PAGES = (login.PAGE, signup.PAGE, chat.PAGE, help_centre.PAGE, help_centre.ARTICLE_PAGE)
 for page in PAGES:
     app.add_page(**page)

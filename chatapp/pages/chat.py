@@ -49,7 +49,7 @@ def chat_page() -> rx.Component:
 
 
 # ChatState.load is also the page guard: it checks the session and sends visitors to /login.
-PAGE = dict(component=chat_page, route="/chat", title="Support chat · Helpdesk",
+# One route for /chat and /chat/<chat_id>: when a new thread gets its address the page stays
+# mounted (the answer being written keeps streaming into the same component).
+PAGE = dict(component=chat_page, route="/chat/[[...splat]]", title="Support chat · Helpdesk",
             on_load=ChatState.load)
-THREAD_PAGE = dict(component=chat_page, route="/chat/[chat_id]", title="Support chat · Helpdesk",
-                   on_load=ChatState.load)
