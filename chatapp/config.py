@@ -68,6 +68,7 @@ class Settings:
     cache_maxsize: int
     cache_ttl_seconds: int
     llm_total_timeout: float
+    shutdown_grace_seconds: float
     knowledge_dir: Path
     log_format: str
 
@@ -130,6 +131,7 @@ class Settings:
             cache_maxsize=_int(env, "CACHE_MAXSIZE", 1000),
             cache_ttl_seconds=_int(env, "CACHE_TTL_SECONDS", 600),
             llm_total_timeout=_number(env, "LLM_TOTAL_TIMEOUT", 60.0, float),
+            shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float),
             knowledge_dir=knowledge_dir,
             log_format=log_format,
         )

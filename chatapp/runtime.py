@@ -109,5 +109,6 @@ async def lifespan() -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await _services.chat.drain(settings.shutdown_grace_seconds)
         _services.store.close()
         _services = None

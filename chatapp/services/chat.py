@@ -22,6 +22,9 @@ from chatapp.services.threads import Threads
 
 HISTORY_TURNS = 12
 BUSY = "The assistant is busy, please retry in a moment."
+INTERRUPTED = "The answer was interrupted because the service restarted. Press Retry to ask again."
+CLOSING = ("The service is restarting. Your message is kept here and can be sent again in a "
+           "moment with Retry.")
 STORE_DOWN = ("Your message could not be saved: the service is having trouble reaching its "
               "database. It is kept here; press Retry in a moment.")
 
@@ -94,6 +97,7 @@ class Chat:
         self.messages_per_minute = messages_per_minute
         self._running: dict[tuple[str, str], Answer] = {}
         self._queued: dict[tuple[str, str], list[Message]] = {}
+        self.closing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _owned(self, owner: str, chat_id: str) -> Thread:
@@ -119,6 +123,8 @@ class Chat:
 
     async def _ask(self, owner: str, chat_id: str | None, text: str, client_id: str
                    ) -> tuple[Thread, Message, bool]:
+        if self.closing:
+            raise SendRejected(CLOSING)
         replayed = await self.threads.by_client_id(owner, client_id)
         if replayed is not None:
             return await self._owned(owner, replayed.chat_id), replayed, False
@@ -188,6 +194,19 @@ class Chat:
         await answer.saved.wait()
         return answer
 
+    async def drain(self, grace: float) -> None:
+        """On shutdown: take no new questions, let answers finish for `grace` seconds, then stop
+        the rest, which are stored as interrupted with what they had written."""
+        self.closing = True
+        for queued in self._queued.values():
+            queued.clear()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=5)
+
     async def _generate(self, question: Message, answer: Answer) -> None:
         """Stream, then store the answer once: complete, stopped, or failed with partial text.
 
@@ -202,6 +221,8 @@ class Chat:
                 answer.extend(delta)
         except LLMError as error:
             answer.error = str(error)
+        except asyncio.CancelledError:  # shutting down: keep what was written, marked failed
+            answer.error = INTERRUPTED
         except Exception:  # noqa: BLE001 - never show a stack trace; keep what was written
             answer.error = BUSY
         answer.ended.set()

@@ -146,3 +146,27 @@ async def _take(events, count):
 def _data(event: str) -> str:
     return json.loads(event.split("data: ", 1)[1])
 
+
+
+async def test_shutdown_lets_answers_finish_within_the_grace_then_keeps_the_rest_as_interrupted(
+        threads, fake):
+    chat = make_chat(threads, provider(fake, budget=10))
+    fake.delay = 0.05  # 40 chunks: about 2 s
+    try:
+        quick_thread, quick, _ = await chat.ask("o6", None, "Hello, a quick one?", "s1")
+        slow_thread, slow, _ = await chat.ask("o6", None, QUESTION, "s2")
+        chat.start(quick)
+        await chat.drain(5)
+        assert (await threads.messages("o6", quick_thread.id))[-1].status == "complete"
+
+        chat.closing = False
+        chat.start(slow)
+        await asyncio.sleep(0.5)
+        await chat.drain(0.1)
+    finally:
+        fake.delay = 0.002
+    kept = (await threads.messages("o6", slow_thread.id))[-1]
+    assert kept.role == "assistant" and kept.status == "failed"
+    assert kept.content and fake.text.startswith(kept.content) and kept.content != fake.text
+    with pytest.raises(SendRejected, match="restarting"):
+        await chat.ask("o6", slow_thread.id, "Anyone there?", "s3")
