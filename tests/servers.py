@@ -72,48 +72,6 @@ class DatabaseServer:
         self.process = None
 
 
-class AppServer:
-    """The app started exactly as `make run` starts it (scripts/run.sh), with test settings."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.port = free_port()
-        self.env = {**os.environ, **env, "APP_PORT": str(self.port)}
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://localhost:{self.port}"
-
-    def start(self, timeout: float = 420) -> AppServer:
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=self.env,
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-
-        def ready() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"app exited early; see {self.log_path}")
-            with urllib.request.urlopen(f"{self.url}/api/health", timeout=2) as health:
-                if health.status != 200:
-                    return False
-            with urllib.request.urlopen(f"{self.url}/login", timeout=2) as page:
-                return page.status == 200
-
-        wait_for(ready, timeout, f"app on port {self.port} (log: {self.log_path})", 0.5)
-        return self
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-        self.process = None
-
-
 class Command:
     """A long-running command (a make target) in its own process group, ready when `url` answers."""
 
@@ -121,7 +79,7 @@ class Command:
         self.args = args
         self.env = {**os.environ, **env}
         self.log_path = log_path
-        self.url = url
+        self.ready_url = url
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 120) -> Command:
@@ -132,10 +90,10 @@ class Command:
         def ready() -> bool:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.args} exited early; see {self.log_path}")
-            with urllib.request.urlopen(self.url, timeout=2) as response:
+            with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                 return response.status == 200
 
-        wait_for(ready, timeout, f"{self.url} (log: {self.log_path})", 0.5)
+        wait_for(ready, timeout, f"{self.ready_url} (log: {self.log_path})", 0.5)
         return self
 
     def stop(self) -> None:
@@ -146,3 +104,20 @@ class Command:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
         self.process = None
+
+
+class AppServer(Command):
+    """The app started exactly as `make run` starts it (scripts/run.sh), with test settings;
+    ready when it serves the log-in page (its lifespan, database included, has run)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        super().__init__([str(ROOT / "scripts" / "run.sh")], {**env, "APP_PORT": str(self.port)},
+                         log_path, f"http://localhost:{self.port}/login")
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def start(self, timeout: float = 420) -> AppServer:
+        return super().start(timeout)

@@ -18,13 +18,19 @@ def pending(page: Page):
     return page.locator(".message-pending")
 
 
-def test_messages_sent_offline_wait_then_go_once_each_in_order(new_context, app_server):
-    network = app_server.network
-    page = new_context(network_cuts=True).new_page()
+def answered_thread(page: Page) -> str:
+    """Sign up, ask one question, wait for its answer; the thread's id."""
     sign_up(page, unique_name())
     ask(page, "How do I reset my password?")
     chat_id = thread_id(page)
     expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    return chat_id
+
+
+def test_messages_sent_offline_wait_then_go_once_each_in_order(new_context, app_server):
+    network = app_server.network
+    page = new_context(network_cuts=True).new_page()
+    chat_id = answered_thread(page)
 
     network.cut()
     try:
@@ -53,10 +59,7 @@ def test_a_message_left_waiting_is_sent_once_when_the_app_is_opened_again(new_co
     network = app_server.network
     context = new_context(network_cuts=True)
     page = context.new_page()
-    sign_up(page, unique_name())
-    ask(page, "How do I reset my password?")
-    chat_id = thread_id(page)
-    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    chat_id = answered_thread(page)
 
     network.cut()
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 
 from chatapp.config import ROOT
@@ -14,21 +12,9 @@ from chatapp.services.llm.local import LocalResponder
 from chatapp.services.llm.openrouter import OpenRouterProvider, make_client
 from chatapp.services.prompts import REFERENCE_HEADER
 from chatapp.services.ratelimit import MemoryRateLimiter
-from chatapp.services.store import Store
-from chatapp.services.threads import Threads
 from tests.fakes.fake_openrouter import FakeOpenRouter, status
 
 KNOWLEDGE = KnowledgeBase.load(ROOT / "knowledge")
-
-
-@pytest.fixture
-async def threads(database):
-    store = Store(database.uri, f"chat_{uuid.uuid4().hex[:8]}", timeout_ms=3000)
-    threads = Threads(store.db)
-    await threads.ensure_indexes()
-    yield threads
-    await store.client.drop_database(store.db.name)
-    store.close()
 
 
 @pytest.fixture(scope="module")

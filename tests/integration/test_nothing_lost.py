@@ -22,16 +22,6 @@ from tests.servers import DatabaseServer
 QUESTION = "How do I reset my password?"
 
 
-@pytest.fixture
-async def threads(database):
-    store = Store(database.uri, f"lost_{uuid.uuid4().hex[:8]}", timeout_ms=3000)
-    threads = Threads(store.db)
-    await threads.ensure_indexes()
-    yield threads
-    await store.client.drop_database(store.db.name)
-    store.close()
-
-
 @pytest.fixture(scope="module")
 def fake():
     with FakeOpenRouter(text="Reset it from the sign-in page. " * 10, chunk_size=8, delay=0.002) as server:
