@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 from passlib.context import CryptContext
+from pymongo.errors import PyMongoError
 
 from chatapp.models import User
 from chatapp.services.ratelimit import RateLimiter, wait_phrase
-from chatapp.services.store import DuplicateUser, Users
+from chatapp.services.store import DuplicateUser, StoreUnavailable, Users
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_-]{3,32}$")
 # Deliberately simple: one @, a dot in the domain, no spaces. Real delivery is the true check.
@@ -160,7 +161,10 @@ class Accounts:
         claims = self.tokens.decode(token) if token else None
         if not claims:
             return None
-        user = await self.users.get(str(claims["sub"]))
+        try:
+            user = await self.users.get(str(claims["sub"]))
+        except PyMongoError as error:
+            raise StoreUnavailable from error
         if not user or user.token_version != claims["tv"]:
             return None
         return user

@@ -18,6 +18,10 @@ from pymongo.errors import DuplicateKeyError
 from chatapp.models import User
 
 
+class StoreUnavailable(Exception):
+    """The database did not answer in time; nothing was read or written."""
+
+
 class DuplicateUser(Exception):
     """Sign-up hit a unique index; `field` is "username" or "email"."""
 

@@ -15,8 +15,9 @@ import reflex as rx
 
 from chatapp.models import ArticleLink, Message, Thread
 from chatapp.runtime import services
-from chatapp.services.chat import SendRejected, ThreadNotFound
+from chatapp.services.chat import STORE_DOWN, SendRejected, ThreadNotFound
 from chatapp.services.knowledge import cited_articles
+from chatapp.services.store import StoreUnavailable
 from chatapp.state.session import SessionState
 
 
@@ -141,12 +142,17 @@ class ChatState(rx.State):
         The page sends each message once with its own id, and again after a reload if it
         never heard back; a replay stores nothing new and starts no second answer.
         """
-        owner = await self._owner_id()
+        text = str(form_data.get("message", ""))
+        client_id = str(form_data.get("client_id") or uuid.uuid4().hex)[:64]
+        try:
+            owner = await self._owner_id()
+        except StoreUnavailable:
+            self.notice, self.can_retry = STORE_DOWN, False
+            yield _outbox("fail", client_id, STORE_DOWN)
+            return
         if owner is None:
             yield rx.redirect("/login", replace=True)
             return
-        text = str(form_data.get("message", ""))
-        client_id = str(form_data.get("client_id") or uuid.uuid4().hex)[:64]
         chat = services().chat
         try:
             thread, message, created = await chat.ask(owner, self.thread_id or None, text, client_id)

@@ -10,7 +10,7 @@ from itertools import count
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from tests.servers import ROOT, AppServer, free_port
+from tests.servers import ROOT, AppServer, DatabaseServer, free_port
 from tests.tcp_proxy import TcpProxy
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -24,6 +24,14 @@ _addresses = count(2)
 
 # What Chromium logs while the network is cut on purpose (tests that call `network.cut()`).
 NETWORK_CONSOLE = re.compile(r"WebSocket connection to|net::ERR_|Failed to load resource")
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory) -> Iterator[DatabaseServer]:
+    """On disk, so a test can stop and restart it without losing accounts."""
+    server = DatabaseServer(str(tmp_path_factory.mktemp("database") / "e2e.db")).start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

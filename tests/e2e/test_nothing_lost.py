@@ -119,3 +119,21 @@ def test_a_backend_restart_mid_answer_leaves_the_answer_or_a_retry(new_context, 
     expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
     page.reload()
     expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+
+
+def test_a_database_outage_keeps_the_message_and_retry_sends_it_once(new_context, database):
+    page = new_context().new_page()
+    chat_id = answered_thread(page)
+    database.stop()
+    try:
+        ask(page, "Is my data backed up?")
+        expect(page.get_by_role("status")).to_contain_text("could not be saved", timeout=20_000)
+        expect(pending(page)).to_contain_text("Not sent")
+    finally:
+        database.start()
+    pending(page).get_by_role("button", name="Retry").click()
+    expect(pending(page)).to_have_count(0, timeout=ANSWER_TIMEOUT)
+    expect(answers(page)).to_have_count(2, timeout=ANSWER_TIMEOUT)
+    page.goto(f"/chat/{chat_id}")
+    expect(answers(page)).to_have_count(2, timeout=ANSWER_TIMEOUT)
+    assert user_messages(page).all_inner_texts() == ["How do I reset my password?", "Is my data backed up?"]
