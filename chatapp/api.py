@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from chatapp.live import live_answer
+from chatapp.live import live_answer, live_answer_to
 from chatapp.runtime import services
 from chatapp.services.auth import LoginRefused, SignupRejected
 
@@ -171,6 +171,7 @@ api = Starlette(
         Route("/api/auth/logout", log_out, methods=["POST"]),
         Route("/api/health", health, methods=["GET"]),
         Route("/api/chats/{chat_id}/live", live_answer, methods=["GET"]),
+        Route("/api/live/{client_id}", live_answer_to, methods=["GET"]),
         Route("/healthz", alive, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
     ]

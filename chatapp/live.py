@@ -21,8 +21,10 @@ from starlette.responses import Response, StreamingResponse
 
 from chatapp.runtime import services
 from chatapp.services.chat import Answer
+from chatapp.services.store import StoreUnavailable
 
 FLUSH_SECONDS = 0.085
+EARLY_WAIT = 10.0  # how long a stream opened with the question waits for its answer to start
 NO_STORE = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
 
 
@@ -66,14 +68,42 @@ async def _gzip(events: AsyncIterator[str]) -> AsyncIterator[bytes]:
     yield compressor.flush()
 
 
-async def live_answer(request: Request) -> Response:
-    app = services()
-    user = await app.accounts.authenticate(request.cookies.get(app.settings.cookie_name))
-    if user is None:
-        return Response("Log in to follow this conversation.", status_code=401)
-    answer = app.chat.running(user.id, request.path_params["chat_id"])
+def _stream(request: Request, answer: Answer | None) -> Response:
     events = _events(answer, _offset(request))
     if "gzip" not in request.headers.get("accept-encoding", ""):
         return StreamingResponse(events, media_type="text/event-stream", headers=NO_STORE)
     return StreamingResponse(_gzip(events), media_type="text/event-stream",
                              headers={**NO_STORE, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+
+
+async def _user_id(request: Request) -> str | Response:
+    """The session's user id, or the response that refuses the request."""
+    app = services()
+    try:
+        user = await app.accounts.authenticate(request.cookies.get(app.settings.cookie_name))
+    except StoreUnavailable:
+        return Response("The service is having trouble; try again shortly.", status_code=503,
+                        headers={"Retry-After": "5"})
+    return user.id if user else Response("Log in to follow this conversation.", status_code=401)
+
+
+async def live_answer(request: Request) -> Response:
+    """The answer being written in a thread (a reload, a second tab, a reconnect)."""
+    owner = await _user_id(request)
+    if isinstance(owner, Response):
+        return owner
+    return _stream(request, services().chat.running(owner, request.path_params["chat_id"]))
+
+
+async def live_answer_to(request: Request) -> Response:
+    """GET /api/live/<client_id>: opened by the page as it sends, so the stream is ready before
+    the first words exist (in a new thread the page cannot know the thread's address yet)."""
+    owner = await _user_id(request)
+    if isinstance(owner, Response):
+        return owner
+    try:
+        async with asyncio.timeout(EARLY_WAIT):
+            answer = await services().chat.answer_for(owner, request.path_params["client_id"])
+    except TimeoutError:  # refused, or answered before we asked: the page has it from state
+        answer = None
+    return _stream(request, answer)

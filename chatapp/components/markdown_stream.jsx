@@ -3,6 +3,7 @@
 import { Fragment, memo, useEffect, useState } from "react";
 import ReactMarkdown from "react-markdown";
 import remarkGfm from "remark-gfm";
+import { getBackendURL } from "$/utils/state";
 
 const plugins = [remarkGfm];
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
@@ -97,20 +98,51 @@ export const Markdown = memo(function Markdown({ text, className }) {
   );
 });
 
-// Follows one answer while it is written; EventSource reconnects on its own and resumes from
-// the last offset it saw. The finished message replaces this component when it is stored.
+function openStream(url, onText) {
+  const source = new EventSource(url, { withCredentials: true });
+  let received = "";
+  source.onmessage = (event) => {
+    received += JSON.parse(event.data);
+    onText(received);
+  };
+  source.addEventListener("done", () => source.close());
+  return source;
+}
+
+// The stream opened as a question is sent (outbox.jsx calls this), before the page knows the
+// thread or the message: the answer's first words find it already connected.
+let early = null;
+
+export function followEarly(clientId) {
+  early?.source.close();
+  const stream = { id: clientId, text: "", listener: null };
+  stream.source = openStream(`${getBackendURL().origin}/api/live/${clientId}`, (text) => {
+    stream.text = text;
+    stream.listener?.(text);
+  });
+  early = stream;
+}
+
+if (typeof window !== "undefined") window.helpdeskLive = { followEarly };
+
+// Follows one answer while it is written: takes over the stream opened when its question was
+// sent (`c` in src names that question), or opens its own. EventSource reconnects on its own
+// and resumes from the last offset it saw. The stored message replaces this component.
 export function LiveAnswer({ src, className, waiting }) {
   const [text, setText] = useState("");
   useEffect(() => {
     setText("");
     if (!src) return undefined;
-    let received = "";
-    const source = new EventSource(src, { withCredentials: true });
-    source.onmessage = (event) => {
-      received += JSON.parse(event.data);
-      setText(received);
-    };
-    source.addEventListener("done", () => source.close());
+    const clientId = new URL(src, window.location.href).searchParams.get("c");
+    if (early && early.id === clientId
+        && (early.text || early.source.readyState !== EventSource.CLOSED)) {
+      const stream = early;
+      early = null;
+      setText(stream.text);
+      stream.listener = setText;
+      return () => stream.source.close();
+    }
+    const source = openStream(src, setText);
     return () => source.close();
   }, [src]);
   if (text === "") return <p className="message-waiting">{waiting}</p>;

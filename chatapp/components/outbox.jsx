@@ -65,6 +65,7 @@ if (typeof window !== "undefined") {
     form.elements.client_id.value = id;
     const chat = chatIdOf(window.location.pathname);
     save([...load(), { id, text, chat, state: "waiting", page: PAGE, at: Date.now() }]);
+    window.helpdeskLive?.followEarly(id);
   }, true);
 }
 

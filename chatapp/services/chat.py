@@ -45,8 +45,9 @@ class Answer:
     `ended` is set when no more text will come, `saved` once the final message is stored.
     """
 
-    def __init__(self, question_id: str = "") -> None:
+    def __init__(self, question_id: str = "", client_id: str = "") -> None:
         self.question_id = question_id
+        self.client_id = client_id  # the question's id from the page, which may follow it early
         self.text = ""
         self.model = ""
         self.error = ""
@@ -97,6 +98,8 @@ class Chat:
         self.messages_per_minute = messages_per_minute
         self._running: dict[tuple[str, str], Answer] = {}
         self._queued: dict[tuple[str, str], list[Message]] = {}
+        self._by_client: dict[tuple[str, str], Answer] = {}  # (owner, question client id)
+        self._arrivals: dict[tuple[str, str], asyncio.Event] = {}
         self.closing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -182,10 +185,29 @@ class Chat:
         if key in self._running:
             self._queued.setdefault(key, []).append(question)
             return
-        answer = self._running[key] = Answer(question.id)
+        answer = self._running[key] = Answer(question.id, question.client_id)
+        by_client = (question.owner, question.client_id)
+        self._by_client[by_client] = answer
+        arrived = self._arrivals.pop(by_client, None)
+        if arrived is not None:
+            arrived.set()
         task = asyncio.create_task(self._generate(question, answer))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def answer_for(self, owner: str, client_id: str) -> Answer | None:
+        """The answer to the question the page sent with `client_id`, once it starts (the page
+        asks for it as it sends, before it knows the thread or the message). Callers bound the
+        wait; None if it already ended."""
+        key = (owner, client_id)
+        if key not in self._by_client:
+            arrived = self._arrivals.setdefault(key, asyncio.Event())
+            try:
+                await arrived.wait()
+            finally:
+                if not arrived.is_set():
+                    self._arrivals.pop(key, None)
+        return self._by_client.get(key)
 
     async def complete(self, question: Message) -> Answer:
         """Answer a stored question (in an idle thread) and wait until the answer is stored."""
@@ -244,6 +266,7 @@ class Chat:
             answer.error = BUSY
         finally:
             self._running.pop(key, None)
+            self._by_client.pop((question.owner, question.client_id), None)
             queued = self._queued.get(key)
             if queued:
                 self.start(queued.pop(0))

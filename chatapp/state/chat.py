@@ -15,7 +15,7 @@ import reflex as rx
 
 from chatapp.models import ArticleLink, Message, Thread
 from chatapp.runtime import services
-from chatapp.services.chat import STORE_DOWN, SendRejected, ThreadNotFound
+from chatapp.services.chat import STORE_DOWN, Answer, SendRejected, ThreadNotFound
 from chatapp.services.knowledge import cited_articles
 from chatapp.services.store import StoreUnavailable
 from chatapp.state.session import SessionState
@@ -49,8 +49,9 @@ def _outbox(verdict: str, client_id: str, reason: str = ""):
     return rx.call_script(f"window.helpdeskOutbox?.{verdict}({json.dumps(client_id)}, {json.dumps(reason)})")
 
 
-def _live_src(chat_id: str, question_id: str) -> str:
-    return f"{services().settings.api_url}/api/chats/{chat_id}/live?q={question_id}"
+def _live_src(chat_id: str, answer: Answer) -> str:
+    """`c` names the question's page id: a page that opened the stream as it sent takes it over."""
+    return f"{services().settings.api_url}/api/chats/{chat_id}/live?c={answer.client_id}"
 
 
 class ChatState(rx.State):
@@ -101,7 +102,7 @@ class ChatState(rx.State):
         answer = services().chat.running(self._owner, chat_id)
         self.generating = True
         if answer is not None:
-            self.live_src = _live_src(chat_id, answer.question_id)
+            self.live_src = _live_src(chat_id, answer)
         return [] if self._following == chat_id else [ChatState.follow(chat_id)]
 
     @rx.event
@@ -223,7 +224,7 @@ class ChatState(rx.State):
                         if first:  # it ended before we looked: show what was stored
                             await self._show_history(await chat.cache.history(owner, chat_id))
                     return
-                self.generating, self.live_src = True, _live_src(chat_id, answer.question_id)
+                self.generating, self.live_src = True, _live_src(chat_id, answer)
             first = False
             await answer.saved.wait()
             async with self:

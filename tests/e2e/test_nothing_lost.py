@@ -122,7 +122,7 @@ def test_a_backend_restart_mid_answer_leaves_the_answer_or_a_retry(new_context, 
 
 
 def test_a_database_outage_keeps_the_message_and_retry_sends_it_once(new_context, database):
-    page = new_context().new_page()
+    page = new_context(network_cuts=True).new_page()  # the live route answers 503 meanwhile
     chat_id = answered_thread(page)
     database.stop()
     try:
