@@ -160,3 +160,18 @@ async def test_shutdown_lets_answers_finish_within_the_grace_then_keeps_the_rest
     assert kept.content and fake.text.startswith(kept.content) and kept.content != fake.text
     with pytest.raises(SendRejected, match="restarting"):
         await chat.ask("o6", slow_thread.id, "Anyone there?", "s3")
+
+
+async def test_a_stream_opened_with_the_question_gets_its_answer_once_it_starts(threads):
+    chat = make_chat(threads)
+    thread, question, _ = await chat.ask("o7", None, QUESTION, "early-1")
+    waiting = asyncio.create_task(chat.answer_for("o7", "early-1"))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # asked before the answer exists: it waits
+    chat.start(question)
+    answer = await asyncio.wait_for(waiting, 2)
+    assert answer is chat.running("o7", thread.id)
+    with pytest.raises(TimeoutError):  # another user's id never matches
+        async with asyncio.timeout(0.2):
+            await chat.answer_for("intruder", "early-1")
+    await answer.saved.wait()
