@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from chatapp.components.markdown import live_answer, markdown
+from chatapp.components.markdown import live_answer, markdown, turns
 from chatapp.components.outbox import outbox
 from chatapp.components.sources import sources
 from chatapp.state.chat import ChatState, HistoryState
@@ -28,7 +28,7 @@ def bubble(message: rx.Var) -> rx.Component:
         data_role=message["role"],
         align_self=rx.cond(is_user, "flex-end", "flex-start"),
         background=rx.cond(is_user, "var(--accent-3)", "var(--gray-a2)"),
-        padding_x="4", padding_y="2", border_radius="12px", max_width="80%",
+        padding="0.5rem 1rem", border_radius="12px", max_width="80%",
     )
 
 
@@ -84,12 +84,12 @@ def conversation() -> rx.Component:
         rx.box(
             rx.vstack(
                 rx.cond(
-                    (HistoryState.messages.length() == 0) & (ChatState.recent.length() == 0),
+                    (HistoryState.messages.length() == 0) & ~ChatState.has_turns,
                     rx.center(rx.text("Ask the support assistant anything about your account.",
                                       color_scheme="gray"), flex="1", width="100%"),
                 ),
                 rx.foreach(HistoryState.messages, bubble),
-                rx.foreach(ChatState.recent, bubble),
+                turns(view=ChatState.view),
                 answer_being_written(),
                 outbox(),
                 notice(),

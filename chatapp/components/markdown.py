@@ -33,5 +33,16 @@ class LiveAnswer(rx.Component):
     waiting: rx.Var[str]
 
 
+class Turns(rx.Component):
+    """The messages added in this tab since the thread was opened (`view`), each sent once."""
+
+    library = _LIBRARY
+    tag = "Turns"
+    lib_dependencies: list[str] = _DEPENDENCIES
+
+    view: rx.Var[int]
+
+
 markdown = Markdown.create
+turns = Turns.create
 live_answer = LiveAnswer.create

@@ -148,3 +148,51 @@ export function LiveAnswer({ src, className, waiting }) {
   if (text === "") return <p className="message-waiting">{waiting}</p>;
   return <Markdown text={text} className={className} />;
 }
+
+// The messages added in this tab since the thread was opened. The server sends each one once
+// (`helpdeskTurns.add`), tagged with the opening (`view`) it belongs to; opening a thread again
+// starts a new view, and rows of older views are dropped.
+let turnRows = [];
+const turnListeners = new Set();
+
+if (typeof window !== "undefined") {
+  window.helpdeskTurns = {
+    add(view, row) {
+      if (turnRows.some((r) => r.view === view && r.id === row.id)) return;
+      turnRows = [...turnRows.filter((r) => r.view >= view), { ...row, view }];
+      turnListeners.forEach((listener) => listener());
+    },
+  };
+}
+
+const Bubble = memo(function Bubble({ row }) {
+  const user = row.role === "user";
+  return (
+    <div className={`message message-turn ${user ? "message-user" : "message-assistant"}`}
+         data-role={row.role}>
+      <Markdown text={row.content} className="message-text" />
+      {row.sources.length > 0 && (
+        <div className="message-sources" role="group" aria-label="Sources">
+          <span>Sources:</span>
+          <ul>
+            {row.sources.map((source) => (
+              <li key={source.slug}><a href={`/help/${source.slug}`}>{source.title}</a></li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {row.status === "stopped" && <p className="message-status">Stopped</p>}
+      {row.status === "failed" && <p className="message-status message-failed">Interrupted</p>}
+    </div>
+  );
+});
+
+export function Turns({ view }) {
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    const listener = () => setVersion((v) => v + 1);
+    turnListeners.add(listener);
+    return () => turnListeners.delete(listener);
+  }, []);
+  return turnRows.filter((row) => row.view === view).map((row) => <Bubble key={row.id} row={row} />);
+}

@@ -2,7 +2,8 @@
 
 The answer being written never passes through state: the page reads it from the live route
 (`chatapp/live.py`), and state only learns when it is stored. The thread's earlier messages
-live in their own substate, so a new turn neither re-sends nor re-renders them.
+live in their own substate, and each message added in this tab is sent to the page once, so
+a new turn costs the same however long the thread or the session.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class ChatState(rx.State):
     threads: list[dict[str, str]] = []
     thread_id: str = ""
     not_found: bool = False
-    recent: list[MessageRow] = []  # turns added since the thread was opened
+    view: int = 0  # which opening of a thread the page shows; turns added since carry it
+    has_turns: bool = False  # messages were added in this tab since the thread was opened
+    _last_shown: str = ""  # id of the last message on the page
     generating: bool = False
     live_src: str = ""
     _following: str = ""  # the thread whose answers this tab's follower shows
@@ -85,17 +88,24 @@ class ChatState(rx.State):
     async def _show_history(self, messages: list[Message]) -> None:
         history = await self.get_state(HistoryState)
         history.messages = [_row(m) for m in messages]
-        self.recent = []
+        self.view += 1
+        self.has_turns = False
+        self._last_shown = messages[-1].id if messages else ""
 
-    async def _show_answer(self, message: Message, question_id: str) -> None:
-        """Append the answer under its question; questions sent in a row were shown before their
-        answers, so then the thread is re-read in turn order."""
-        history = await self.get_state(HistoryState)
-        shown = self.recent or history.messages
-        if shown and shown[-1]["id"] == question_id:
-            self.recent.append(_row(message))
-        else:
-            await self._show_history(await services().chat.cache.history(self._owner, message.chat_id))
+    def _add_turn(self, message: Message):
+        """Send one new message to the page once (`Turns` in markdown_stream.jsx keeps it): a list
+        var would re-send every message added in this tab on each change."""
+        self.has_turns, self._last_shown = True, message.id
+        row = json.dumps(_row(message))
+        return rx.call_script(f"window.helpdeskTurns?.add({self.view}, {row})")
+
+    async def _show_answer(self, message: Message, question_id: str):
+        """The event that shows the answer under its question, or None when the thread was
+        re-read instead (questions sent in a row were shown before their answers)."""
+        if self._last_shown == question_id:
+            return self._add_turn(message)
+        await self._show_history(await services().chat.cache.history(self._owner, message.chat_id))
+        return None
 
     def _follow(self, chat_id: str):
         """Show the thread's answers as they are written (one follower per tab and thread)."""
@@ -178,7 +188,7 @@ class ChatState(rx.State):
             if not created:  # a replay that landed in a thread this page does not show yet
                 await self._show_history(await chat.cache.history(owner, thread.id))
         if created:
-            self.recent.append(_row(message))
+            events.append(self._add_turn(message))
         if chat.busy(owner, thread.id):
             events += self._follow(thread.id)
         yield events  # the page opens the live answer now, while the sidebar is read
@@ -227,12 +237,15 @@ class ChatState(rx.State):
                 self.generating, self.live_src = True, _live_src(chat_id, answer)
             first = False
             await answer.saved.wait()
+            shown = None
             async with self:
                 if self.thread_id == chat_id:
                     if answer.message:
-                        await self._show_answer(answer.message, answer.question_id)
+                        shown = await self._show_answer(answer.message, answer.question_id)
                     if answer.error:
                         self.notice, self.can_retry = answer.error, answer.message is None
+            if shown is not None:
+                yield shown
 
     @rx.event
     async def stop(self):
