@@ -110,7 +110,7 @@ def test_sign_up_chat_deep_link_and_log_out_across_origins(context, deployment):
     ask(page, QUESTION)
     chat_id = thread_id(page)
     expect(answers(page)).to_have_count(1, timeout=20_000)
-    final = answers(page).first.inner_text()
+    final = answers(page).first.locator(".message-text").inner_text()
     lengths = sorted(set(page.evaluate("window.__lengths")) - {0})
     assert len(lengths) >= 3, f"saw only {lengths} while streaming"
 
@@ -119,11 +119,11 @@ def test_sign_up_chat_deep_link_and_log_out_across_origins(context, deployment):
     assert response.status == 200
     expect(tab.locator(".message-user")).to_have_text(QUESTION)
     expect(answers(tab)).to_have_count(1)
-    assert answers(tab).first.inner_text() == final
+    assert answers(tab).first.locator(".message-text").inner_text() == final
     tab.reload()
     expect(tab).to_have_url(at(f"/chat/{chat_id}"))
     expect(answers(tab)).to_have_count(1)
-    assert answers(tab).first.inner_text() == final
+    assert answers(tab).first.locator(".message-text").inner_text() == final
 
     tab.get_by_role("button", name="Log out").click()
     tab.wait_for_url(at("/login"))
