@@ -52,17 +52,28 @@ class DatabaseServer:
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}"
 
-    def start(self) -> DatabaseServer:
-        self.process = subprocess.Popen(
-            [str(VENV_BIN / "nx-27017"), "--db", self.path, "--host", "127.0.0.1",
-             "-p", str(self.port), "--log-file", os.devnull,
-             "--pid-file", f"{tempfile.gettempdir()}/nx-27017-test-{self.port}.pid"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: port_open(self.port), 20, "database server")
-        return self
+    def start(self, timeout: float = 60) -> DatabaseServer:
+        """Start, and on a restart keep trying while the old socket still holds the port."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.process = subprocess.Popen(
+                [str(VENV_BIN / "nx-27017"), "--db", self.path, "--host", "127.0.0.1",
+                 "-p", str(self.port), "--log-file", os.devnull,
+                 "--pid-file", f"{tempfile.gettempdir()}/nx-27017-test-{self.port}.pid"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            while self.process.poll() is None and not port_open(self.port):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"database server not ready after {timeout:.0f} s")
+                time.sleep(0.2)
+            if self.process.poll() is None:
+                return self
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"database server could not bind port {self.port}")
+            time.sleep(0.5)
 
     def stop(self) -> None:
+        """Stop, and return only once nothing listens on the port (a restart reuses it)."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -70,6 +81,7 @@ class DatabaseServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
         self.process = None
+        wait_for(lambda: not port_open(self.port), 20, f"port {self.port} to close")
 
 
 class Command:
