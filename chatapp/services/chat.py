@@ -198,7 +198,7 @@ class Chat:
     async def answer_for(self, owner: str, client_id: str) -> Answer | None:
         """The answer to the question the page sent with `client_id`, once it starts (the page
         asks for it as it sends, before it knows the thread or the message). Callers bound the
-        wait; None if it already ended."""
+        wait: an answer that ended before it was asked for is not found."""
         key = (owner, client_id)
         if key not in self._by_client:
             arrived = self._arrivals.setdefault(key, asyncio.Event())
