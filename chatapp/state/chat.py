@@ -30,10 +30,13 @@ class MessageRow(TypedDict):
     sources: list[ArticleLink]  # cited articles, looked up when the row is made: no re-retrieval
 
 
-def _row(message: Message) -> MessageRow:
-    cited = cited_articles(services().knowledge(), message.sources) if message.sources else []
-    return {"id": message.id, "role": message.role, "content": message.content,
-            "status": message.status, "sources": [{"slug": s, "title": t} for s, t in cited]}
+def _rows(messages: list[Message]) -> list[MessageRow]:
+    """Rows for the page; the knowledge base is asked for once (it checks its folder each time)."""
+    kb = services().knowledge() if any(m.sources for m in messages) else None
+    return [{"id": m.id, "role": m.role, "content": m.content, "status": m.status,
+             "sources": [{"slug": slug, "title": title}
+                         for slug, title in (cited_articles(kb, m.sources) if kb else [])]}
+            for m in messages]
 
 
 def _thread_row(thread: Thread) -> dict[str, str]:
@@ -87,7 +90,7 @@ class ChatState(rx.State):
 
     async def _show_history(self, messages: list[Message]) -> None:
         history = await self.get_state(HistoryState)
-        history.messages = [_row(m) for m in messages]
+        history.messages = _rows(messages)
         self.view += 1
         self.has_turns = False
         self._last_shown = messages[-1].id if messages else ""
@@ -96,7 +99,7 @@ class ChatState(rx.State):
         """Send one new message to the page once (`Turns` in markdown_stream.jsx keeps it): a list
         var would re-send every message added in this tab on each change."""
         self.has_turns, self._last_shown = True, message.id
-        row = json.dumps(_row(message))
+        row = json.dumps(_rows([message])[0])
         return rx.call_script(f"window.helpdeskTurns?.add({self.view}, {row})")
 
     async def _show_answer(self, message: Message, question_id: str):
