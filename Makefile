@@ -32,9 +32,10 @@ lint: setup-test
 export:
 	API_URL="$(API_URL)" EXPORT_DIR="$(EXPORT_DIR)" scripts/export.sh
 
-# The backend alone, in production mode, on BACKEND_PORT.
+# The backend alone, in production mode, on BACKEND_PORT; WORKERS=N with REDIS_URL=redis://...
+# runs N workers sharing state through Redis.
 backend:
-	BACKEND_PORT=$(BACKEND_PORT) EXPORT_PORT=$(EXPORT_PORT) scripts/backend.sh
+	BACKEND_PORT=$(BACKEND_PORT) EXPORT_PORT=$(EXPORT_PORT) WORKERS="$(WORKERS)" REDIS_URL="$(REDIS_URL)" scripts/backend.sh
 
 # $(EXPORT_DIR)/frontend/ on EXPORT_PORT, with the deep-link rules of a production static host.
 serve-export:

@@ -17,6 +17,7 @@ config = rx.Config(
     deploy_url=settings.frontend_origins[0],
     cors_allowed_origins=list(settings.frontend_origins),
     trusted_proxy_hops=settings.trusted_proxy_hops,
+    redis_url=settings.redis_url or None,  # several workers share tab state through Redis
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.SitemapPlugin(),

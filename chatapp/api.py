@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable
 from typing import Any
 
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -153,9 +155,18 @@ async def _answers(check: Awaitable[bool]) -> bool:
         return False
 
 
+async def _redis_answers(redis: Redis) -> bool:
+    try:
+        return bool(await redis.ping())
+    except RedisError:
+        return False
+
+
 async def ready(request: Request) -> Response:
     """Readiness: every dependency answers within a second; else 503 naming the ones that do not."""
     checks = {"database": services().store.ping()}
+    if services().redis is not None:
+        checks["redis"] = _redis_answers(services().redis)
     results = await asyncio.gather(*(_answers(check) for check in checks.values()))
     failing = [name for name, ok in zip(checks, results, strict=True) if not ok]
     if failing:

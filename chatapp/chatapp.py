@@ -7,6 +7,7 @@ from chatapp.components.outbox import reconnecting_banner
 from chatapp.config import get_settings
 from chatapp.pages import chat, help_centre, login, signup
 from chatapp.runtime import lifespan
+from chatapp.served_by import served_by
 from chatapp.state.session import SessionState
 
 get_settings()  # fail fast, with one line, on a configuration that cannot run
@@ -19,7 +20,7 @@ def index() -> rx.Component:
 app = rx.App(
     head_components=[rx.script(src="/helpdesk.js")],
     stylesheets=["/chat.css"],
-    api_transformer=api,
+    api_transformer=[api, served_by],
 )
 # Our banner replaces Reflex's connection toast: it also says that messages are kept.
 app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_banner() if stateful else None

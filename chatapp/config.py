@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-this-secret"}
 MIN_SECRET_LENGTH = 32
 LOG_FORMATS = ("text", "json")
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Settings:
     shutdown_grace_seconds: float
     knowledge_dir: Path
     log_format: str
+    redis_url: str  # empty: one worker, state and limits in process
 
     @property
     def cookie_secure(self) -> bool:
@@ -103,6 +105,9 @@ class Settings:
         log_format = env.get("LOG_FORMAT", "").strip().lower() or "text"
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+        redis_url = env.get("REDIS_URL", "").strip()
+        if redis_url and not redis_url.startswith(REDIS_SCHEMES):
+            raise ConfigError(f"REDIS_URL must start with {', '.join(REDIS_SCHEMES)}, got {redis_url!r}")
         return cls(
             production=production,
             app_port=app_port,
@@ -134,6 +139,7 @@ class Settings:
             shutdown_grace_seconds=_number(env, "SHUTDOWN_GRACE_SECONDS", 20.0, float),
             knowledge_dir=knowledge_dir,
             log_format=log_format,
+            redis_url=redis_url,
         )
 
 

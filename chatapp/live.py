@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from chatapp.runtime import services
-from chatapp.services.chat import Answer
+from chatapp.services.answer import Answer
 from chatapp.services.store import StoreUnavailable
 
 FLUSH_SECONDS = 0.085
@@ -92,7 +92,7 @@ async def live_answer(request: Request) -> Response:
     owner = await _user_id(request)
     if isinstance(owner, Response):
         return owner
-    return _stream(request, services().chat.running(owner, request.path_params["chat_id"]))
+    return _stream(request, await services().chat.running(owner, request.path_params["chat_id"]))
 
 
 async def live_answer_to(request: Request) -> Response:
@@ -101,9 +101,5 @@ async def live_answer_to(request: Request) -> Response:
     owner = await _user_id(request)
     if isinstance(owner, Response):
         return owner
-    try:
-        async with asyncio.timeout(EARLY_WAIT):
-            answer = await services().chat.answer_for(owner, request.path_params["client_id"])
-    except TimeoutError:  # refused, or answered before we asked: the page has it from state
-        answer = None
-    return _stream(request, answer)
+    answer = await services().chat.answer_for(owner, request.path_params["client_id"], EARLY_WAIT)
+    return _stream(request, answer)  # none: refused, or answered before we asked (state has it)

@@ -1,4 +1,5 @@
-"""Log lines an operator can collect: one line per event, as text or JSON (LOG_FORMAT).
+"""Log lines an operator can collect: one line per event, as text or JSON (LOG_FORMAT), each
+naming the process that wrote it (one of several workers).
 
 Callers never pass passwords, tokens or message bodies. As a safety net, the configured secrets
 and anything shaped like a JWT are masked in every line before it is written.
@@ -43,15 +44,16 @@ class _LineFormatter(logging.Formatter):
 class TextFormatter(_LineFormatter):
     def render(self, record: logging.LogRecord, fields: dict[str, Any]) -> str:
         pairs = "".join(f" {key}={json.dumps(value, default=str)}" for key, value in fields.items())
-        line = f"{_timestamp(record)} {record.levelname} {record.name}: {record.getMessage()}{pairs}"
+        line = (f"{_timestamp(record)} {record.levelname} [{record.process}] {record.name}: "
+                f"{record.getMessage()}{pairs}")
         return line.replace("\r", "\\r").replace("\n", "\\n")
 
 
 class JsonFormatter(_LineFormatter):
     def render(self, record: logging.LogRecord, fields: dict[str, Any]) -> str:
         return json.dumps(
-            {"time": _timestamp(record), "level": record.levelname, "logger": record.name,
-             "message": record.getMessage(), **fields},
+            {"time": _timestamp(record), "level": record.levelname, "pid": record.process,
+             "logger": record.name, "message": record.getMessage(), **fields},
             default=str,
         )
 
@@ -96,4 +98,5 @@ def summary(settings: Settings) -> dict[str, Any]:
         "database": f"{database.scheme}://{database.netloc.rpartition('@')[2]}/{settings.mongodb_db}",
         "assistant": "openrouter" if settings.openrouter_key else "built-in",
         "log_format": settings.log_format,
+        "shared_state": "redis" if settings.redis_url else "this process",
     }

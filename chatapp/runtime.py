@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from redis.asyncio import Redis
+
 from chatapp import logs
 from chatapp.config import Settings, get_settings
 from chatapp.services.auth import Accounts, TokenCodec
-from chatapp.services.cache import HistoryCache
+from chatapp.services.cache import HistoryCache, RedisVersions
 from chatapp.services.chat import Chat
 from chatapp.services.knowledge import KnowledgeBase, load_if_changed
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.llm.openrouter import OpenRouterProvider, make_client
-from chatapp.services.ratelimit import MemoryRateLimiter, RateLimiter
+from chatapp.services.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from chatapp.services.relay import AnswerRelay
 from chatapp.services.store import Store
 from chatapp.services.threads import Threads
 
@@ -37,6 +40,7 @@ class Services:
     cache: HistoryCache
     knowledge: KnowledgeSource
     chat: Chat
+    redis: Redis | None  # set when several workers share limits, caches and answers
 
 
 class KnowledgeSource:
@@ -56,7 +60,8 @@ _services: Services | None = None
 
 def build(settings: Settings) -> Services:
     store = Store(settings.mongodb_uri, settings.mongodb_db, settings.db_timeout_ms)
-    limiter = MemoryRateLimiter()
+    redis = Redis.from_url(settings.redis_url) if settings.redis_url else None
+    limiter = RedisRateLimiter(redis) if redis else MemoryRateLimiter()
     accounts = Accounts(
         store.users,
         TokenCodec(settings.jwt_secret, timedelta(hours=settings.session_hours)),
@@ -65,7 +70,8 @@ def build(settings: Settings) -> Services:
         window_seconds=settings.login_window_seconds,
     )
     threads = Threads(store.db)
-    cache = HistoryCache(threads.messages, settings.cache_maxsize, settings.cache_ttl_seconds)
+    cache = HistoryCache(threads.messages, settings.cache_maxsize, settings.cache_ttl_seconds,
+                         versions=RedisVersions(redis) if redis else None)
     provider = None
     if settings.openrouter_key:
         provider = OpenRouterProvider(
@@ -81,9 +87,10 @@ def build(settings: Settings) -> Services:
         threads, cache, limiter, knowledge, provider, LocalResponder(),
         max_chars=settings.max_message_chars,
         messages_per_minute=settings.ai_messages_per_minute,
+        relay=AnswerRelay(redis, threads.answer_to) if redis else None,
     )
     return Services(settings=settings, store=store, limiter=limiter, accounts=accounts,
-                    threads=threads, cache=cache, knowledge=knowledge, chat=chat)
+                    threads=threads, cache=cache, knowledge=knowledge, chat=chat, redis=redis)
 
 
 def services() -> Services:
@@ -111,4 +118,6 @@ async def lifespan() -> AsyncIterator[None]:
     finally:
         await _services.chat.drain(settings.shutdown_grace_seconds)
         _services.store.close()
+        if _services.redis is not None:
+            await _services.redis.aclose()
         _services = None

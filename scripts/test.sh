@@ -6,11 +6,16 @@ cd "$(dirname "$0")/.."
 
 scripts/setup.sh --dev
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "test: installing Chromium from apt"
+# Chromium for the browser tests, redis-server for the multi-worker ones.
+missing=""
+[ -x /usr/bin/chromium ] || missing=" chromium"
+command -v redis-server >/dev/null || missing="$missing redis-server"
+if [ -n "$missing" ]; then
+  echo "test: installing$missing from apt"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  # shellcheck disable=SC2086 # one word per package
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >/dev/null
 fi
 
 export REFLEX_USE_SYSTEM_BUN=1 PYTHONDONTWRITEBYTECODE=1

@@ -84,6 +84,31 @@ class DatabaseServer:
         wait_for(lambda: not port_open(self.port), 20, f"port {self.port} to close")
 
 
+class RedisServer:
+    """Debian's redis-server on a free port, in memory only (installed by `make test`)."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: port_open(self.port), 20, "redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
 class Command:
     """A long-running command (a make target) in its own process group, ready when `url` answers."""
 

@@ -4,11 +4,13 @@
 // messages left over from an earlier page are sent again here, in order. The server stores
 // one message per id, so a resend never makes a copy.
 import { useEffect, useState } from "react";
+import { useNavigate } from "react-router";
 
 const KEY = "helpdesk-outbox";
 const PAGE = Math.random().toString(36).slice(2);  // this page load: its messages are in Reflex's queue
 const SHOW_AFTER_MS = 1500;  // a message acknowledged sooner is never shown as waiting
 const listeners = new Set();
+let navigate = null;  // the router's, once the Outbox is on the page
 
 function load() {
   try {
@@ -54,6 +56,11 @@ if (typeof window !== "undefined") {
   window.helpdeskOutbox = {
     ack: (id) => update(id, () => []),
     fail: (id, reason) => update(id, (item) => [{ ...item, state: "failed", reason }]),
+    // A new thread got its address: change the URL through the router (a reconnecting page
+    // reports the router's location), without the page load Reflex runs on every navigation
+    // unless the location's state says `fromNotFound`: the thread is already on the page.
+    moved: (path) => navigate ? navigate(path, { replace: true, state: { fromNotFound: true } })
+      : window.location.replace(path),
   };
   // Runs before Reflex reads the form: give the message its id and keep it.
   document.addEventListener("submit", (event) => {
@@ -78,6 +85,7 @@ function visible(item, ready, now) {
 export function Outbox({ chatId, ready, busy }) {
   const [, setVersion] = useState(0);
   const [wasReady, setWasReady] = useState(ready);
+  navigate = useNavigate();
   useEffect(() => {
     const listener = () => setVersion((v) => v + 1);
     listeners.add(listener);

@@ -7,22 +7,25 @@ the stream ends, is stopped or fails, so nothing the user wrote is lost to a mod
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from pymongo.errors import PyMongoError
 
 from chatapp.models import Message, Thread
+from chatapp.services.answer import INTERRUPTED, Answer
 from chatapp.services.cache import HistoryCache
 from chatapp.services.knowledge import KnowledgeBase, Retrieval, small_talk_reply
 from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider, paced
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.prompts import build_messages
 from chatapp.services.ratelimit import RateLimiter, take, wait_phrase
+from chatapp.services.relay import AnswerRelay
 from chatapp.services.threads import Threads
 
+log = logging.getLogger(__name__)
 HISTORY_TURNS = 12
 BUSY = "The assistant is busy, please retry in a moment."
-INTERRUPTED = "The answer was interrupted because the service restarted. Press Retry to ask again."
 CLOSING = ("The service is restarting. Your message is kept here and can be sent again in a "
            "moment with Retry.")
 STORE_DOWN = ("Your message could not be saved: the service is having trouble reaching its "
@@ -37,45 +40,6 @@ class ThreadNotFound(Exception):
     """No such thread for this owner (also what another user's thread looks like)."""
 
 
-class Answer:
-    """An answer being written by the server, followed by any number of readers.
-
-    Generation belongs to the server, not to a browser tab: readers (the tab that asked, a
-    second tab, a reconnecting tab) read `text` as it grows and wait with `wait_for_more`.
-    `ended` is set when no more text will come, `saved` once the final message is stored.
-    """
-
-    def __init__(self, question_id: str = "", client_id: str = "") -> None:
-        self.question_id = question_id
-        self.client_id = client_id  # the question's id from the page, which may follow it early
-        self.text = ""
-        self.model = ""
-        self.error = ""
-        self.sources: tuple[str, ...] = ()
-        self.message: Message | None = None
-        self.stop = asyncio.Event()
-        self.ended = asyncio.Event()
-        self.saved = asyncio.Event()
-        self._grew = asyncio.Event()
-
-    def extend(self, delta: Delta) -> None:
-        self.text += delta.text
-        self.model = delta.model
-        self._grew.set()
-        self._grew = asyncio.Event()
-
-    async def wait_for_more(self, length: int) -> None:
-        """Return once the text is longer than `length` or the stream has ended."""
-        if len(self.text) > length or self.ended.is_set():
-            return
-        grew, ended = asyncio.ensure_future(self._grew.wait()), asyncio.ensure_future(self.ended.wait())
-        try:
-            await asyncio.wait({grew, ended}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            grew.cancel()
-            ended.cancel()
-
-
 class Chat:
     def __init__(
         self,
@@ -87,6 +51,7 @@ class Chat:
         local: LocalResponder,
         max_chars: int,
         messages_per_minute: int,
+        relay: AnswerRelay | None = None,
     ) -> None:
         self.threads = threads
         self.cache = cache
@@ -96,6 +61,7 @@ class Chat:
         self.local = local
         self.max_chars = max_chars
         self.messages_per_minute = messages_per_minute
+        self.relay = relay  # several workers: answers are followed and stopped through Redis
         self._running: dict[tuple[str, str], Answer] = {}
         self._queued: dict[tuple[str, str], list[Message]] = {}
         self._by_client: dict[tuple[str, str], Answer] = {}  # (owner, question client id)
@@ -152,16 +118,22 @@ class Chat:
         message, created = await self.threads.add_message(
             owner, thread.id, "user", text, client_id=client_id, status="sent")
         if created:
-            self.cache.append(message)
+            await self.cache.append(message)
         return thread, message, created
 
-    def running(self, owner: str, chat_id: str) -> Answer | None:
-        return self._running.get((owner, chat_id))
+    async def running(self, owner: str, chat_id: str) -> Answer | None:
+        """The answer being written in the thread, by this worker or (with Redis) any other."""
+        local = self._running.get((owner, chat_id))
+        if local is not None or self.relay is None:
+            return local
+        return await self.relay.running(owner, chat_id)
 
-    def busy(self, owner: str, chat_id: str) -> bool:
+    async def busy(self, owner: str, chat_id: str) -> bool:
         """An answer is being written or waits its turn in this thread."""
         key = (owner, chat_id)
-        return key in self._running or bool(self._queued.get(key))
+        if key in self._running or self._queued.get(key):
+            return True
+        return self.relay is not None and await self.relay.running_client_id(owner, chat_id) is not None
 
     async def answered(self, question: Message) -> bool:
         """The question has a stored answer, or one being written or queued."""
@@ -171,12 +143,16 @@ class Chat:
             return True
         if any(q.id == question.id for q in self._queued.get(key, [])):
             return True
-        return await self.threads.by_client_id(question.owner, f"{question.client_id}:answer") is not None
+        if self.relay and await self.relay.running_client_id(*key) == question.client_id:
+            return True
+        return await self.threads.answer_to(question.owner, question.client_id) is not None
 
-    def stop(self, owner: str, chat_id: str) -> None:
+    async def stop(self, owner: str, chat_id: str) -> None:
         answer = self._running.get((owner, chat_id))
         if answer:
             answer.stop.set()
+        elif self.relay is not None:
+            await self.relay.stop(owner, chat_id)
 
     def start(self, question: Message) -> None:
         """Answer a stored question in a server-owned task, after any answer already running in
@@ -186,24 +162,36 @@ class Chat:
             self._queued.setdefault(key, []).append(question)
             return
         answer = self._running[key] = Answer(question.id, question.client_id)
+        log.info("answer started", extra={"chat_id": question.chat_id})
         by_client = (question.owner, question.client_id)
         self._by_client[by_client] = answer
         arrived = self._arrivals.pop(by_client, None)
         if arrived is not None:
             arrived.set()
-        task = asyncio.create_task(self._generate(question, answer))
+        self._spawn(self._generate(question, answer))
+        if self.relay is not None:
+            self._spawn(self.relay.publish(question.owner, question.chat_id, answer))
+
+    def _spawn(self, work) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def answer_for(self, owner: str, client_id: str) -> Answer | None:
-        """The answer to the question the page sent with `client_id`, once it starts (the page
-        asks for it as it sends, before it knows the thread or the message). Callers bound the
-        wait: an answer that ended before it was asked for is not found."""
+    async def answer_for(self, owner: str, client_id: str, wait: float) -> Answer | None:
+        """The answer to the question the page sent with `client_id`, once it starts within
+        `wait` seconds (the page asks for it as it sends, before it knows the thread or the
+        message). An answer that ended before it was asked for is not found. With Redis, the
+        answer is read from whichever worker writes it."""
         key = (owner, client_id)
+        if key not in self._by_client and self.relay is not None:
+            return self.relay.follow(owner, client_id, wait)
         if key not in self._by_client:
             arrived = self._arrivals.setdefault(key, asyncio.Event())
             try:
-                await arrived.wait()
+                async with asyncio.timeout(wait):
+                    await arrived.wait()
+            except TimeoutError:  # refused, or answered before it was asked for
+                return None
             finally:
                 if not arrived.is_set():
                     self._arrivals.pop(key, None)
@@ -258,7 +246,7 @@ class Chat:
                     sources=answer.sources,
                 )
                 if created:
-                    self.cache.append(message)
+                    await self.cache.append(message)
                 answer.message = message
             elif not answer.error and not answer.stop.is_set():
                 answer.error = BUSY

@@ -1,14 +1,18 @@
-"""Sliding-window counters behind one small interface, so Redis can replace the in-process one."""
+"""Sliding-window counters behind one small interface: in process for one worker, in Redis
+when several workers must count together (a lock-out must hold whichever worker is asked)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
 from cachetools import TTLCache
+from redis.asyncio import Redis
 
 
 class RateLimiter(Protocol):
@@ -61,6 +65,36 @@ class MemoryRateLimiter:
     async def reset(self, key: str) -> None:
         async with self._lock:
             self._events.pop(key, None)
+
+
+class RedisRateLimiter:
+    """Events as members of one sorted set per key, scored by time; keys expire with their window."""
+
+    def __init__(self, redis: Redis, prefix: str = "helpdesk:rate:",
+                 clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._clock = clock
+
+    async def count(self, key: str, window: float) -> tuple[int, float]:
+        now = self._clock()
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(self._prefix + key, "-inf", now - window)
+            pipe.zcard(self._prefix + key)
+            pipe.zrange(self._prefix + key, 0, 0, withscores=True)
+            _, used, oldest = await pipe.execute()
+        if not used:
+            return 0, 0.0
+        return used, max(0.0, oldest[0][1] + window - now)
+
+    async def add(self, key: str, window: float) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(self._prefix + key, {uuid.uuid4().hex: self._clock()})
+            pipe.expire(self._prefix + key, math.ceil(window) + 1)
+            await pipe.execute()
+
+    async def reset(self, key: str) -> None:
+        await self._redis.delete(self._prefix + key)
 
 
 async def take(limiter: RateLimiter, key: str, limit: int, window: float) -> float:

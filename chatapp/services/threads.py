@@ -126,6 +126,10 @@ class Threads:
         doc = await self._messages.find_one({"owner": owner, "client_id": client_id})
         return _message(doc) if doc else None
 
+    async def answer_to(self, owner: str, client_id: str) -> Message | None:
+        """The stored answer to the question sent with `client_id`."""
+        return await self.by_client_id(owner, f"{client_id}:answer")
+
     async def messages(self, owner: str, chat_id: str) -> list[Message]:
         cursor = self._messages.find({"owner": owner, "chat_id": chat_id}).sort(
             "created_at", ASCENDING)

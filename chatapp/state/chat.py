@@ -9,6 +9,7 @@ a new turn costs the same however long the thread or the session.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from typing import TypedDict
 
@@ -16,10 +17,13 @@ import reflex as rx
 
 from chatapp.models import ArticleLink, Message, Thread
 from chatapp.runtime import services
-from chatapp.services.chat import STORE_DOWN, Answer, SendRejected, ThreadNotFound
+from chatapp.services.answer import Answer
+from chatapp.services.chat import STORE_DOWN, SendRejected, ThreadNotFound
 from chatapp.services.knowledge import cited_articles
 from chatapp.services.store import StoreUnavailable
 from chatapp.state.session import SessionState
+
+log = logging.getLogger(__name__)
 
 
 class MessageRow(TypedDict):
@@ -68,7 +72,6 @@ class ChatState(rx.State):
     generating: bool = False
     live_src: str = ""
     _following: str = ""  # the thread whose answers this tab's follower shows
-    _moved: str = ""  # a new thread send just gave its address (its page load re-reads nothing)
     notice: str = ""
     can_retry: bool = False
     _owner: str = ""
@@ -110,9 +113,9 @@ class ChatState(rx.State):
         await self._show_history(await services().chat.cache.history(self._owner, message.chat_id))
         return None
 
-    def _follow(self, chat_id: str):
+    async def _follow(self, chat_id: str):
         """Show the thread's answers as they are written (one follower per tab and thread)."""
-        answer = services().chat.running(self._owner, chat_id)
+        answer = await services().chat.running(self._owner, chat_id)
         self.generating = True
         if answer is not None:
             self.live_src = _live_src(chat_id, answer)
@@ -126,9 +129,6 @@ class ChatState(rx.State):
             return rx.redirect("/login", replace=True)
         chat = services().chat
         chat_id = self._path_chat_id()
-        if chat_id and chat_id == self._moved:  # send gave this new thread its address: all shown
-            self._moved = ""
-            return
         self.thread_id, self.not_found, self.notice, self.can_retry = chat_id, False, "", False
         self.generating, self.live_src = False, ""
         await self._show_history([])
@@ -140,10 +140,11 @@ class ChatState(rx.State):
         except ThreadNotFound:
             self.thread_id, self.not_found = "", True
             return
+        log.info("thread opened", extra={"chat_id": chat_id})  # which worker serves this tab
         await self._show_history(history)
         events = [rx.call_script(SCROLL_TO_END)]
-        if chat.busy(owner, chat_id):
-            events += self._follow(chat_id)
+        if await chat.busy(owner, chat_id):
+            events += await self._follow(chat_id)
         elif history and history[-1].role == "user":
             self.can_retry = True
             self.notice = "This question has no answer: it was interrupted. Press Retry to ask again."
@@ -184,16 +185,14 @@ class ChatState(rx.State):
         events = [_outbox("ack", client_id), rx.call_script(SCROLL_TO_END)]
         if thread.id != self.thread_id:
             self.thread_id = thread.id
-            # Through the router (not history.replaceState): a reconnecting page must report the
-            # thread's address, or its reload would open an empty chat.
-            events.append(rx.redirect(f"/chat/{thread.id}", replace=True))
-            self._moved = thread.id
+            events.append(rx.call_script(
+                f"window.helpdeskOutbox?.moved({json.dumps(f'/chat/{thread.id}')})"))
             if not created:  # a replay that landed in a thread this page does not show yet
                 await self._show_history(await chat.cache.history(owner, thread.id))
         if created:
             events.append(self._add_turn(message))
-        if chat.busy(owner, thread.id):
-            events += self._follow(thread.id)
+        if await chat.busy(owner, thread.id):
+            events += await self._follow(thread.id)
         yield events  # the page opens the live answer now, while the sidebar is read
         if not self.threads or self.threads[0]["id"] != thread.id:
             await self._refresh_threads(owner)
@@ -207,14 +206,14 @@ class ChatState(rx.State):
     async def retry(self):
         owner = await self._owner_id()
         chat = services().chat
-        if owner is None or not self.thread_id or chat.busy(owner, self.thread_id):
+        if owner is None or not self.thread_id or await chat.busy(owner, self.thread_id):
             return
         history = await chat.cache.history(owner, self.thread_id)
         if not history or history[-1].role != "user":
             return
         chat.start(history[-1])
         self.notice, self.can_retry = "", False
-        return self._follow(self.thread_id)
+        return await self._follow(self.thread_id)
 
     @rx.event(background=True)
     async def follow(self, chat_id: str):
@@ -228,7 +227,7 @@ class ChatState(rx.State):
         first = True
         while True:
             async with self:
-                answer = chat.running(owner, chat_id) if self.thread_id == chat_id else None
+                answer = await chat.running(owner, chat_id) if self.thread_id == chat_id else None
                 if answer is None:
                     if self._following == chat_id:
                         self._following = ""
@@ -239,7 +238,7 @@ class ChatState(rx.State):
                     return
                 self.generating, self.live_src = True, _live_src(chat_id, answer)
             first = False
-            await answer.saved.wait()
+            await answer.until_saved()
             shown = None
             async with self:
                 if self.thread_id == chat_id:
@@ -254,7 +253,7 @@ class ChatState(rx.State):
     async def stop(self):
         owner = await self._owner_id()
         if owner and self.thread_id:
-            services().chat.stop(owner, self.thread_id)
+            await services().chat.stop(owner, self.thread_id)
 
     @rx.event
     async def rename(self, form_data: dict):
@@ -272,7 +271,7 @@ class ChatState(rx.State):
         if owner is None:
             return
         await services().threads.delete(owner, chat_id)
-        services().cache.invalidate(owner, chat_id)
+        await services().cache.invalidate(owner, chat_id)
         await self._refresh_threads(owner)
         if chat_id == self.thread_id:
             return rx.redirect("/chat", replace=True)
@@ -283,7 +282,7 @@ class ChatState(rx.State):
         if owner is None:
             return
         await services().threads.clear(owner)
-        services().cache.invalidate(owner)
+        await services().cache.invalidate(owner)
         self.threads, self.thread_id = [], ""
         await self._show_history([])
         return rx.redirect("/chat", replace=True)

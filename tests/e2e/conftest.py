@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from itertools import count
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.servers import ROOT, AppServer, DatabaseServer, free_port
 from tests.tcp_proxy import TcpProxy
@@ -22,6 +22,7 @@ EXPECTED_CONSOLE = re.compile(
 _addresses = count(2)
 
 
+UNKNOWN_PATH = "/no-such-page/"  # the exported site answers it with the app's not-found page
 # What Chromium logs while the network is cut on purpose (tests that call `network.cut()`).
 NETWORK_CONSOLE = re.compile(r"WebSocket connection to|net::ERR_|Failed to load resource")
 
@@ -117,3 +118,23 @@ def log_in(page: Page, login: str, password: str = "correct horse") -> None:
     page.get_by_label("Email or username").fill(login)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+@pytest.fixture
+def context(browser: Browser, deployment) -> Iterator[BrowserContext]:
+    """A browser context on the exported site of the module's `deployment`; any console error
+    fails the test."""
+    errors: list[str] = []
+
+    def expected(message: ConsoleMessage) -> bool:
+        unknown_page = message.location.get("url", "").endswith(UNKNOWN_PATH)
+        return EXPECTED_CONSOLE.search(message.text) is not None or (
+            unknown_page and "status of 404" in message.text)
+
+    context = browser.new_context(base_url=deployment.site)
+    context.on("console", lambda message: message.type == "error" and not expected(message)
+               and errors.append(message.text))
+    context.on("weberror", lambda error: errors.append(str(error.error)))
+    yield context
+    context.close()
+    assert not errors, f"browser console errors: {errors}"

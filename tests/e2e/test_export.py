@@ -8,92 +8,25 @@ not-found page, log-out. Other origins are refused by the auth routes and the ev
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 import websocket
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, expect
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import EXPECTED_CONSOLE, at, sign_up, unique_name
+from tests.e2e.conftest import UNKNOWN_PATH, at, sign_up, unique_name
+from tests.e2e.deployment import Deployment, deployed
 from tests.e2e.test_chat import QUESTION, RECORD_LENGTHS, answers, ask, thread_id
-from tests.servers import ROOT, Command, free_port
 
 FOREIGN = "http://evil.example"
-UNKNOWN_PATH = "/no-such-page/"
-LOGS = ROOT / "test-results"
-
-
-@dataclass(frozen=True)
-class Deployment:
-    site: str  # the origin serving the exported frontend
-    api: str  # the backend's origin, baked into the export
-
-
-def make_export(api: str, site: str, dist) -> float:
-    """Runs `make export` and returns how long it took, in seconds."""
-    started = time.monotonic()
-    with (LOGS / "export.log").open("ab") as log:
-        result = subprocess.run(
-            ["make", "-s", "export", f"API_URL={api}", f"EXPORT_DIR={dist}"], cwd=ROOT,
-            env={**os.environ, "FRONTEND_ORIGINS": site}, stdout=log, stderr=subprocess.STDOUT,
-            timeout=900,
-        )
-    assert result.returncode == 0, "make export failed; see test-results/export.log"
-    return time.monotonic() - started
 
 
 @pytest.fixture(scope="module")
 def deployment(database, tmp_path_factory) -> Iterator[Deployment]:
-    LOGS.mkdir(exist_ok=True)
-    dist = tmp_path_factory.mktemp("export")
-    site_port, api_port = free_port(), free_port()
-    deployment = Deployment(site=f"http://localhost:{site_port}", api=f"http://localhost:{api_port}")
-    print(f"make export: {make_export(deployment.api, deployment.site, dist):.1f} s")
-
-    backend = Command(
-        ["make", "-s", "backend", f"BACKEND_PORT={api_port}"],
-        {"MONGODB_URI": database.uri, "MONGODB_DB": f"export_{uuid.uuid4().hex[:8]}",
-         "JWT_SECRET": "export-" + "x" * 41, "API_URL": deployment.api,
-         "FRONTEND_ORIGINS": deployment.site, "OPEN_ROUTER": "",
-         # The backend compiles the app at start: keep that out of the .web `make run` uses.
-         "REFLEX_WEB_WORKDIR": str(dist / "web")},
-        LOGS / "backend.log", f"{deployment.api}/readyz",
-    ).start(timeout=180)
-    static = Command(
-        ["make", "-s", "serve-export", f"EXPORT_PORT={site_port}", f"EXPORT_DIR={dist}"],
-        {}, LOGS / "serve-export.log", f"{deployment.site}/login",
-    ).start(timeout=30)
-    yield deployment
-    static.stop()
-    backend.stop()
-    shutil.rmtree(dist / "web")  # the build's work directory: 150 MB of frontend packages
-
-
-@pytest.fixture
-def context(browser: Browser, deployment: Deployment) -> Iterator[BrowserContext]:
-    """A browser context on the exported site; any console error fails the test."""
-    errors: list[str] = []
-
-    def expected(message: ConsoleMessage) -> bool:
-        unknown_page = message.location.get("url", "").endswith(UNKNOWN_PATH)
-        return EXPECTED_CONSOLE.search(message.text) is not None or (
-            unknown_page and "status of 404" in message.text)
-
-    context = browser.new_context(base_url=deployment.site)
-    context.on("console", lambda message: message.type == "error" and not expected(message)
-               and errors.append(message.text))
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    yield context
-    context.close()
-    assert not errors, f"browser console errors: {errors}"
+    with deployed(database, tmp_path_factory.mktemp("export"), "backend") as deployment:
+        yield deployment
 
 
 def test_sign_up_chat_deep_link_and_log_out_across_origins(context, deployment):

@@ -55,9 +55,9 @@ async def test_questions_sent_in_a_row_are_answered_in_order_each_once(threads):
         _, question, _ = await chat.ask("o2", thread.id, text, f"q{number}")
         chat.start(question)
         later.append(question)
-    assert chat.busy("o2", thread.id)
-    while chat.busy("o2", thread.id):
-        await chat.running("o2", thread.id).saved.wait()
+    assert await chat.busy("o2", thread.id)
+    while await chat.busy("o2", thread.id):
+        await (await chat.running("o2", thread.id)).saved.wait()
     stored = await threads.messages("o2", thread.id)
     assert [(m.role, m.client_id) for m in stored] == [
         ("user", "q1"), ("assistant", "q1:answer"), ("user", "q2"), ("assistant", "q2:answer"),
@@ -107,7 +107,7 @@ async def test_the_live_route_resumes_from_the_offset_a_reconnecting_page_report
     chat = make_chat(threads)
     thread, question, _ = await chat.ask("o4", None, QUESTION, "l1")
     chat.start(question)
-    answer = chat.running("o4", thread.id)
+    answer = await chat.running("o4", thread.id)
     first = [event async for event in _take(_events(answer, 0), 2)]
     resumed_at = int(first[1].split("id: ")[1].split("\n")[0])
     rest = [event async for event in _events(answer, resumed_at)]
@@ -120,7 +120,7 @@ async def test_the_live_route_is_gzipped_as_it_goes(threads):
     chat = make_chat(threads)
     thread, question, _ = await chat.ask("o5", None, QUESTION, "g1")
     chat.start(question)
-    body = b"".join([part async for part in _gzip(_events(chat.running("o5", thread.id), 0))])
+    body = b"".join([part async for part in _gzip(_events(await chat.running("o5", thread.id), 0))])
     plain = gzip.decompress(body).decode()
     assert plain.startswith("retry: 1000") and plain.rstrip().endswith('data: {"error": ""}')
 
@@ -165,13 +165,11 @@ async def test_shutdown_lets_answers_finish_within_the_grace_then_keeps_the_rest
 async def test_a_stream_opened_with_the_question_gets_its_answer_once_it_starts(threads):
     chat = make_chat(threads)
     thread, question, _ = await chat.ask("o7", None, QUESTION, "early-1")
-    waiting = asyncio.create_task(chat.answer_for("o7", "early-1"))
+    waiting = asyncio.create_task(chat.answer_for("o7", "early-1", 5))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # asked before the answer exists: it waits
     chat.start(question)
     answer = await asyncio.wait_for(waiting, 2)
-    assert answer is chat.running("o7", thread.id)
-    with pytest.raises(TimeoutError):  # another user's id never matches
-        async with asyncio.timeout(0.2):
-            await chat.answer_for("intruder", "early-1")
+    assert answer is await chat.running("o7", thread.id)
+    assert await chat.answer_for("intruder", "early-1", 0.2) is None  # another user's id: never
     await answer.saved.wait()

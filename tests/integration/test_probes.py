@@ -1,4 +1,4 @@
-"""/healthz and /readyz against a real database server that is stopped and started again."""
+"""/healthz and /readyz against a real database server and Redis, stopped and started again."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from chatapp import api, runtime
 from chatapp.config import Settings
-from tests.servers import DatabaseServer
+from tests.servers import DatabaseServer, RedisServer
 
 
 @pytest.fixture
@@ -19,10 +19,11 @@ async def probe(monkeypatch):
     """GET a probe path on the routes of a process whose services use the given database URI."""
     built: list[runtime.Services] = []
 
-    async def get(uri: str, path: str) -> httpx.Response:
+    async def get(uri: str, path: str, redis_url: str = "") -> httpx.Response:
         if not built:
             settings = Settings.from_env({"MONGODB_URI": uri, "JWT_SECRET": "k" * 48,
-                                          "MONGODB_DB": f"probe_{uuid.uuid4().hex[:8]}"})
+                                          "MONGODB_DB": f"probe_{uuid.uuid4().hex[:8]}",
+                                          "REDIS_URL": redis_url})
             built.append(runtime.build(settings))
             monkeypatch.setattr(runtime, "_services", built[0])
         transport = httpx.ASGITransport(app=api.api)
@@ -32,6 +33,8 @@ async def probe(monkeypatch):
     yield get
     for services in built:
         services.store.close()
+        if services.redis is not None:
+            await services.redis.aclose()
 
 
 async def test_liveness_and_readiness_with_the_database_up(probe, database):
@@ -60,3 +63,16 @@ async def test_readiness_fails_within_a_second_while_the_database_is_down(probe)
             await asyncio.sleep(0.2)
     finally:
         server.stop()
+
+
+async def test_readiness_names_redis_while_it_is_down_when_workers_share_it(probe, database):
+    redis = RedisServer().start()
+    try:
+        assert (await probe(database.uri, "/readyz", redis.url)).status_code == 200
+        redis.stop()
+        down = await probe(database.uri, "/readyz", redis.url)
+        assert down.status_code == 503 and down.json() == {"ready": False, "failing": ["redis"]}
+        redis.start()
+        assert (await probe(database.uri, "/readyz", redis.url)).status_code == 200
+    finally:
+        redis.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from chatapp.models import Message
-from chatapp.services.cache import HistoryCache
+from chatapp.services.cache import HistoryCache, LocalVersions
 
 
 def message(n: int, owner: str = "u1", chat_id: str = "c1") -> Message:
@@ -37,7 +37,7 @@ async def test_steady_conversation_reads_after_the_first_are_hits():
         await cache.history("u1", "c1")
         saved = message(n)
         db.rows.append(saved)
-        cache.append(saved)
+        await cache.append(saved)
     assert db.loads == 1
     assert cache.stats()["hits"] == 9 and cache.stats()["misses"] == 1
     assert [m.content for m in await cache.history("u1", "c1")] == [f"m{n}" for n in range(10)]
@@ -77,10 +77,39 @@ async def test_invalidation_of_a_thread_or_all_of_an_owners_threads():
     for chat_id in ("c1", "c2"):
         await cache.history("u1", chat_id)
     await cache.history("u2", "c1")
-    cache.invalidate("u1", "c1")
+    await cache.invalidate("u1", "c1")
     await cache.history("u1", "c1")
     assert db.loads == 4
-    cache.invalidate("u1")
+    await cache.invalidate("u1")
     await cache.history("u1", "c2")
     await cache.history("u2", "c1")
     assert db.loads == 5
+
+
+async def test_workers_sharing_versions_see_each_others_writes_at_once():
+    """Two workers' caches with one set of counters (Redis in production): a message saved,
+    or a thread deleted, through one worker is never served stale by the other."""
+    db, shared = Database(), LocalVersions()
+    one = HistoryCache(db.load, maxsize=10, ttl=60, versions=shared)
+    two = HistoryCache(db.load, maxsize=10, ttl=60, versions=shared)
+    assert await two.history("u1", "c1") == []
+    saved = message(1)
+    db.rows.append(saved)
+    await one.append(saved)
+    assert [m.id for m in await two.history("u1", "c1")] == ["1"]
+    db.rows.clear()
+    await one.invalidate("u1")
+    assert await two.history("u1", "c1") == []
+
+
+async def test_a_thread_written_and_read_through_one_worker_stays_a_hit():
+    db, shared = Database(), LocalVersions()
+    one = HistoryCache(db.load, maxsize=10, ttl=60, versions=shared)
+    other = HistoryCache(db.load, maxsize=10, ttl=60, versions=shared)
+    await other.history("u1", "c2")
+    for n in range(10):
+        await one.history("u1", "c1")
+        db.rows.append(message(n))
+        await one.append(db.rows[-1])
+        await other.append(message(100 + n, chat_id="c2"))  # other threads do not disturb it
+    assert one.stats()["hits"] == 9 and db.loads == 2

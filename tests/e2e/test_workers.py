@@ -1,0 +1,139 @@
+"""Two backend workers on one port sharing Redis (`make backend WORKERS=2 REDIS_URL=...`) behind
+the static export, in real Chromium.
+
+Which worker served an HTTP request shows in its X-Served-By header; which worker serves a tab
+(its event socket) shows in the "thread opened" line that worker logs when the tab opens a
+thread, and which worker writes an answer in its "answer started" line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.conftest import sign_up, unique_name
+from tests.e2e.deployment import Deployment, deployed
+from tests.e2e.test_chat import QUESTION, RECORD_LENGTHS, answers, ask, thread_id
+from tests.servers import RedisServer
+
+FOLLOW_UP = "How do I port my number?"
+MAX_TABS = 12  # fresh tabs opened until both workers served one: 1 in 2,048 to fail by chance
+
+
+@pytest.fixture(scope="module")
+def deployment(database, tmp_path_factory) -> Iterator[Deployment]:
+    redis = RedisServer().start()
+    try:
+        with deployed(database, tmp_path_factory.mktemp("workers"), "workers",
+                      ["WORKERS=2", f"REDIS_URL={redis.url}"],
+                      {"LOG_FORMAT": "json", "TRUSTED_PROXY_HOPS": "1"}) as deployment:
+            yield deployment
+    finally:
+        redis.stop()
+
+
+def _workers_logging(deployment: Deployment, message: str, chat_id: str) -> list[int]:
+    """The pids of the workers that logged `message` for the thread, oldest first."""
+    pids = []
+    for line in deployment.backend_log.read_text().splitlines():
+        if line.startswith("{") and f'"{message}"' in line:
+            event = json.loads(line)
+            if event.get("chat_id") == chat_id:
+                pids.append(event["pid"])
+    return pids
+
+
+def _worker_of(header: str) -> int:
+    return int(header.rpartition(":")[2])
+
+
+def _one_connection_per_worker(deployment: Deployment) -> dict[int, httpx.Client]:
+    """Keep-alive connections, one held on each worker (a connection stays where it landed)."""
+    clients: dict[int, httpx.Client] = {}
+    for _ in range(40):
+        client = httpx.Client(base_url=deployment.api, headers={"Origin": deployment.site})
+        worker = _worker_of(client.get("/healthz").headers["x-served-by"])
+        if worker in clients:
+            client.close()
+            continue
+        clients[worker] = client
+        if len(clients) == 2:
+            return clients
+    raise AssertionError("40 fresh connections all landed on one worker")
+
+
+def test_failed_logins_spread_over_both_workers_still_lock_the_account(deployment):
+    name = unique_name()
+    signup = httpx.post(f"{deployment.api}/api/auth/signup", headers={"Origin": deployment.site},
+                        json={"username": name, "email": f"{name}@example.com",
+                              "password": "correct horse"})
+    assert signup.status_code == 201
+    clients = _one_connection_per_worker(deployment)
+    workers = list(clients)
+    for attempt in range(5):  # alternating workers, each from its own client address
+        worker = workers[attempt % 2]
+        refused = clients[worker].post("/api/auth/login", json={"login": name, "password": "wrong one"},
+                                       headers={"X-Forwarded-For": f"198.51.100.{attempt + 1}"})
+        assert refused.status_code == 401
+        assert _worker_of(refused.headers["x-served-by"]) == worker
+    for worker, client in clients.items():  # now even the right password is refused, anywhere
+        locked = client.post("/api/auth/login", json={"login": name, "password": "correct horse"},
+                             headers={"X-Forwarded-For": "198.51.100.99"})
+        assert locked.status_code == 429 and "Too many failed attempts" in locked.text
+        assert _worker_of(locked.headers["x-served-by"]) == worker
+        client.close()
+
+
+def _open(context: BrowserContext, deployment: Deployment, chat_id: str) -> tuple[Page, int]:
+    """A fresh tab on the thread, and the worker that served it."""
+    tab = context.new_page()
+    tab.goto(f"/chat/{chat_id}/")
+    expect(answers(tab).first).to_be_visible()
+    return tab, _workers_logging(deployment, "thread opened", chat_id)[-1]
+
+
+def test_history_and_streamed_answers_are_shared_by_both_workers(context, deployment):
+    page = context.new_page()
+    sign_up(page, unique_name())
+    ask(page, QUESTION)
+    chat_id = thread_id(page)
+    expect(answers(page)).to_have_count(1, timeout=20_000)
+
+    # Tabs on the thread until both workers have served it (and cached its history).
+    tabs: dict[int, Page] = {}
+    for _ in range(MAX_TABS):
+        tab, worker = _open(context, deployment, chat_id)
+        tabs.setdefault(worker, tab)
+        if len(tabs) == 2:
+            break
+    assert len(tabs) == 2, f"{MAX_TABS} tabs all landed on one worker"
+
+    # A follow-up written through one worker is seen at once by a tab served by the other.
+    writer, reader = list(tabs)
+    ask(tabs[writer], FOLLOW_UP)
+    expect(answers(tabs[writer])).to_have_count(2, timeout=20_000)
+    assert _workers_logging(deployment, "answer started", chat_id)[-1] == writer
+    for _ in range(MAX_TABS):
+        tab, worker = _open(context, deployment, chat_id)
+        if worker == reader:
+            break
+    assert worker == reader, f"{MAX_TABS} reloads all landed on worker {writer}"
+    expect(tab.locator(".message-user")).to_have_text([QUESTION, FOLLOW_UP])
+    expect(answers(tab)).to_have_count(2)
+
+    # Each worker writes one answer, streamed into its tab wherever the live route lands.
+    for worker, tab in tabs.items():
+        tab.get_by_role("link", name="New chat").click()
+        expect(tab).to_have_url(re.compile(r"/chat/?$"))
+        tab.evaluate(RECORD_LENGTHS)
+        ask(tab, QUESTION)
+        new_chat = thread_id(tab)
+        expect(answers(tab)).to_have_count(1, timeout=20_000)
+        assert _workers_logging(deployment, "answer started", new_chat) == [worker]
+        lengths = sorted(set(tab.evaluate("window.__lengths")) - {0})
+        assert len(lengths) >= 3, f"worker {worker}: saw only {lengths} while streaming"
