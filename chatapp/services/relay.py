@@ -131,6 +131,7 @@ class AnswerRelay:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     if len(answer.text) > sent:
                         pipe.xadd(stream, {"text": answer.text[sent:], "model": answer.model})
+                        pipe.expire(stream, KEEP_SECONDS)  # gone in time even if this worker dies
                         sent = len(answer.text)
                     pipe.set(mark, answer.client_id, ex=MARK_SECONDS)
                     pipe.set(alive, 1, ex=MARK_SECONDS)
