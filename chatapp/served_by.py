@@ -1,5 +1,7 @@
-"""Names the worker process in every response, so operators (and the multi-worker tests) can
-see which of several workers served a request or opened an event socket."""
+"""Names the worker process in every HTTP response, so operators (and the multi-worker tests)
+can see which of several workers served a request. Granian sends no extra headers on a
+websocket handshake, so an event socket's worker shows in the log lines instead (each names
+its process)."""
 
 from __future__ import annotations
 
@@ -12,16 +14,16 @@ HEADER = b"x-served-by"
 
 
 def served_by(app: ASGIApp) -> ASGIApp:
-    """Add `X-Served-By: <host>:<pid>` to HTTP responses and websocket handshakes."""
+    """Add `X-Served-By: <host>:<pid>` to HTTP responses."""
+    value = f"{socket.gethostname()}:{os.getpid()}".encode()
 
     async def with_header(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        value = f"{socket.gethostname()}:{os.getpid()}".encode()
 
         async def send_named(message: Message) -> None:
-            if message["type"] in ("http.response.start", "websocket.accept"):
+            if message["type"] == "http.response.start":
                 message = {**message, "headers": [*message.get("headers", []), (HEADER, value)]}
             await send(message)
 

@@ -20,7 +20,7 @@ from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider, paced
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.prompts import build_messages
 from chatapp.services.ratelimit import RateLimiter, take, wait_phrase
-from chatapp.services.relay import AnswerRelay
+from chatapp.services.relay import MARK_SECONDS, AnswerRelay
 from chatapp.services.threads import Threads
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,7 @@ class Chat:
         self._queued: dict[tuple[str, str], list[Message]] = {}
         self._by_client: dict[tuple[str, str], Answer] = {}  # (owner, question client id)
         self._arrivals: dict[tuple[str, str], asyncio.Event] = {}
+        self._relayed: set[tuple[str, str]] = set()  # (owner, client id) this worker publishes
         self.closing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -126,14 +127,21 @@ class Chat:
         local = self._running.get((owner, chat_id))
         if local is not None or self.relay is None:
             return local
-        return await self.relay.running(owner, chat_id)
+        client_id = await self._written_elsewhere(owner, chat_id)
+        return self.relay.follow(owner, client_id, MARK_SECONDS) if client_id else None
+
+    async def _written_elsewhere(self, owner: str, chat_id: str) -> str | None:
+        """The client id of the answer another worker is writing in the thread (not one this
+        worker wrote, whose relay may name it for a moment after it was stored)."""
+        client_id = await self.relay.running_client_id(owner, chat_id) if self.relay else None
+        return client_id if client_id and (owner, client_id) not in self._relayed else None
 
     async def busy(self, owner: str, chat_id: str) -> bool:
         """An answer is being written or waits its turn in this thread."""
         key = (owner, chat_id)
         if key in self._running or self._queued.get(key):
             return True
-        return self.relay is not None and await self.relay.running_client_id(owner, chat_id) is not None
+        return await self._written_elsewhere(owner, chat_id) is not None
 
     async def answered(self, question: Message) -> bool:
         """The question has a stored answer, or one being written or queued."""
@@ -143,7 +151,7 @@ class Chat:
             return True
         if any(q.id == question.id for q in self._queued.get(key, [])):
             return True
-        if self.relay and await self.relay.running_client_id(*key) == question.client_id:
+        if await self._written_elsewhere(*key) == question.client_id:
             return True
         return await self.threads.answer_to(question.owner, question.client_id) is not None
 
@@ -170,12 +178,16 @@ class Chat:
             arrived.set()
         self._spawn(self._generate(question, answer))
         if self.relay is not None:
-            self._spawn(self.relay.publish(question.owner, question.chat_id, answer))
+            relayed = (question.owner, question.client_id)
+            self._relayed.add(relayed)
+            self._spawn(self.relay.publish(question.owner, question.chat_id, answer)
+                        ).add_done_callback(lambda _: self._relayed.discard(relayed))
 
-    def _spawn(self, work) -> None:
+    def _spawn(self, work) -> asyncio.Task[None]:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def answer_for(self, owner: str, client_id: str, wait: float) -> Answer | None:
         """The answer to the question the page sent with `client_id`, once it starts within

@@ -154,12 +154,8 @@ class AnswerRelay:
                 await self.redis.delete(alive)
                 await self._release(keys=[mark], args=[answer.client_id])
 
-    async def running(self, owner: str, chat_id: str) -> RemoteAnswer | None:
-        """The answer being written in the thread by any worker."""
-        client_id = await self.running_client_id(owner, chat_id)
-        return self.follow(owner, client_id, MARK_SECONDS) if client_id else None
-
     async def running_client_id(self, owner: str, chat_id: str) -> str | None:
+        """The client id of the question whose answer is being written in the thread."""
         client_id = await self.redis.get(self._mark_key(owner, chat_id))
         return client_id.decode() if client_id else None
 

@@ -135,3 +135,13 @@ async def test_history_saved_or_deleted_through_one_worker_is_never_stale_on_the
         await one.ask("w5", steady.id, f"Question {n}?", f"t{n}")
     after = one.cache.stats()
     assert (after["hits"] - before["hits"], after["misses"] - before["misses"]) == (4, 1)
+
+
+async def test_the_writer_never_mistakes_its_own_stored_answer_for_one_still_running(worker):
+    """Its relay names the answer for a moment after it is stored; a tab following the thread
+    on that worker must not show the answer twice (the second time re-reading the thread)."""
+    one = worker()
+    thread, question, _ = await one.ask("w6", None, QUESTION, "o1")
+    await one.complete(question)
+    assert await one.running("w6", thread.id) is None
+    assert not await one.busy("w6", thread.id)
