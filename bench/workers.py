@@ -1,0 +1,235 @@
+"""Several workers: 100 concurrent streaming chats against 1 worker and against 2 workers + Redis.
+
+Each configuration gets a fresh database, a fake OpenRouter (4,000 characters in 4-character
+chunks every 5 ms: ideal 5.0 s) and the backend started by the operator's command,
+`make -s backend BACKEND_PORT=<port> WORKERS=<n> REDIS_URL=<url>` (1 worker without Redis; 2
+workers with a fresh redis-server), logging JSON lines to test-results/bench-workers-<n>.log.
+The raw clients are bench.stream_sockets' (sign-up over HTTP, the Reflex event socket spoken
+by hand, the answer followed on the live route).
+
+- Phase 1: --clients clients connect, then all send one question at the same instant. Completion
+  is send -> done; errors are exceptions, answers whose streamed text differs from the provider's,
+  and answers without a done event. Backend CPU is the command's whole process tree (all workers),
+  Redis CPU the redis-server process (psutil). Which worker holds each event socket is read from
+  the backend's log: the worker holding a socket logs "answer started" with its pid. (The
+  websocket handshake carries no X-Served-By header.)
+- Phase 2: --conversation-clients clients each hold a 10-turn conversation in one thread (turns
+  sequential, clients concurrent). The history-cache hit ratio is the change in hits / (hits +
+  misses) summed over the workers: /api/health is read over fresh connections until every
+  worker (X-Served-By pid) has answered, before and after.
+
+The fake provider runs in its own process (multiprocessing, spawn), so the 100 client threads'
+GIL does not slow it; it sends back the times its first and last text chunks went out
+(FakeOpenRouter.send_log, same clock), and the median of last minus first, pairing them in order,
+is its own stream duration, printed as a reference row.
+
+    .venv/bin/python -m bench.workers [--clients 100] [--conversation-clients 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import multiprocessing
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import psutil
+
+from bench.stream_sockets import Client, Turn, pct, tree_cpu
+from tests.fakes.fake_openrouter import FakeOpenRouter, make_text
+from tests.servers import ROOT, Command, DatabaseServer, RedisServer, free_port
+
+CHARS = 4000
+IDEAL = CHARS / 4 * 0.005
+TURNS = 10
+
+
+def _serve_fake(conn, chars: int) -> None:
+    """The fake provider in its own process; answers "log" with its first and last chunk times."""
+    fake = FakeOpenRouter(text=make_text(chars), chunk_size=4, delay=0.005).start()
+    conn.send(fake.base_url)
+    while conn.recv() == "log":
+        conn.send([entry for entry in list(fake.send_log) if entry[1] <= 4 or entry[1] == chars])
+    fake.stop()
+
+
+@dataclass
+class App:
+    url: str  # all Client needs
+
+
+def run_all(clients: list[Client], work) -> list[tuple[object, Exception | None]]:
+    """work(index, client) in one thread per client, all released at once by a barrier."""
+    results: list = [(None, None)] * len(clients)
+    start = threading.Barrier(len(clients))
+
+    def run(index: int) -> None:
+        start.wait()
+        try:
+            results[index] = (work(index, clients[index]), None)
+        except Exception as error:  # noqa: BLE001 - every failure is counted
+            results[index] = (None, error)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def cache_stats(url: str, workers: int) -> dict[int, dict]:
+    """/api/health's history_cache per worker pid, over fresh connections until all answered."""
+    stats: dict[int, dict] = {}
+    for _ in range(200):
+        with httpx.Client(timeout=10, headers={"Connection": "close"}) as http:
+            response = http.get(f"{url}/api/health")
+        stats[int(response.headers["x-served-by"].rpartition(":")[2])] = response.json()["history_cache"]
+        if len(stats) == workers:
+            return stats
+    raise RuntimeError(f"only workers {sorted(stats)} answered /api/health in 200 tries")
+
+
+def measure(workers: int, args: argparse.Namespace, text: str) -> dict[str, str]:
+    """Start one configuration, run both phases, stop everything; the table's column."""
+    (ROOT / "test-results").mkdir(exist_ok=True)
+    context = multiprocessing.get_context("spawn")
+    conn, child = context.Pipe()
+    fake = context.Process(target=_serve_fake, args=(child, CHARS), daemon=True)
+    database, redis = DatabaseServer(), RedisServer() if workers > 1 else None
+    port, workdir = free_port(), tempfile.mkdtemp(prefix="bench-workers-")
+    url = f"http://localhost:{port}"
+    backend = None
+    column: dict[str, str] = {}
+    try:
+        database.start()
+        if redis:
+            redis.start()
+        fake.start()
+        backend = Command(
+            ["make", "-s", "backend", f"BACKEND_PORT={port}", f"WORKERS={workers}",
+             f"REDIS_URL={redis.url if redis else ''}"],
+            {"MONGODB_URI": database.uri, "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
+             "JWT_SECRET": "bench-" + "x" * 44, "TRUSTED_PROXY_HOPS": "1", "LOG_FORMAT": "json",
+             "OPEN_ROUTER": "bench-key", "OPENROUTER_BASE_URL": conn.recv(),
+             "OPENROUTER_MODELS": "fake/model", "AI_MESSAGES_PER_MINUTE": "100000",
+             "FRONTEND_ORIGINS": url,  # Client sends its base URL as Origin
+             "REFLEX_WEB_WORKDIR": workdir},  # keep the checkout's .web out of it
+            ROOT / "test-results" / f"bench-workers-{workers}.log", f"{url}/readyz",
+        ).start(timeout=180)
+        server = psutil.Process(backend.process.pid)
+        redis_process = psutil.Process(redis.process.pid) if redis else None
+
+        # Phase 1: N chats sent at the same instant.
+        clients = [Client(App(url), number) for number in range(args.clients)]
+        log_mark = backend.log_path.stat().st_size
+        conn.send("log")
+        mark = len(conn.recv())
+        cpu, redis_cpu = tree_cpu(server), redis_process and sum(redis_process.cpu_times()[:2])
+        results = run_all(clients, lambda i, c: c.ask(f"Question {i}: how do I reset my password?"))
+        spent = tree_cpu(server) - cpu
+        redis_spent = redis_process and sum(redis_process.cpu_times()[:2]) - redis_cpu
+        for client in clients:
+            client.close()
+        with backend.log_path.open("rb") as log:  # the worker holding a socket writes its answers
+            log.seek(log_mark)
+            sockets = [json.loads(line)["pid"] for line in log if b'"answer started"' in line]
+        turns: list[Turn] = [turn for turn, _ in results if turn and turn.done_at]
+        errors = [error for _, error in results if error]
+        wrong = sum(turn.text != text for turn in turns)
+        undone = len(results) - len(turns) - len(errors)
+        if not turns:
+            raise RuntimeError(f"no answer completed; first error: {errors[:1]}")
+        conn.send("log")
+        sent = conn.recv()[mark:]
+        firsts = sorted(at for at, chars in sent if chars <= 4)
+        lasts = sorted(at for at, chars in sent if chars == CHARS)
+        provider = statistics.median(b - a for a, b in zip(firsts, lasts, strict=False))
+        completions = [t.done_at - t.sent_at for t in turns]
+        gaps = [(b - a) * 1000 for t in turns for a, b in zip(t.events, t.events[1:], strict=False)]
+        median, p95 = statistics.median(completions), pct(completions, 0.95)
+        column.update({
+            "completion, median (send -> done)": f"{median:.2f} s (+{median / IDEAL - 1:.0%})",
+            "completion, p95": f"{p95:.2f} s (+{p95 / IDEAL - 1:.0%})",
+            "the fake provider's own stream, median": f"{provider:.2f} s",
+            "completion minus the provider's stream (app-added)": f"{median - provider:.2f} s",
+            "gap between updates, p99": f"{pct(gaps, 0.99):.0f} ms",
+            "updates per answer, median": f"{statistics.median(len(t.events) for t in turns):.0f}",
+            "errors": f"{len(errors) + wrong + undone} ({len(errors)} exceptions, {wrong} wrong"
+                      f" texts, {undone} without done)",
+            "backend CPU per answer (all workers)": f"{spent / args.clients:.3f} s",
+            "Redis CPU per answer": f"{redis_spent / args.clients:.3f} s" if redis else "-",
+            "event sockets per worker": " / ".join(str(sockets.count(pid)) for pid in sorted(set(sockets))),
+        })
+        for error in errors[:3]:
+            print(f"{workers} worker(s), 1 question each: {error!r}", file=sys.stderr)
+
+        # Phase 2: conversations of 10 turns, one thread each.
+        talkers = [Client(App(url), 1000 + number) for number in range(args.conversation_clients)]
+        before = cache_stats(url, workers)
+
+        def converse(index: int, client: Client) -> list[Turn]:
+            return [client.ask(f"Follow-up {turn} from {index} about billing") for turn in range(TURNS)]
+
+        results = run_all(talkers, converse)
+        for client in talkers:
+            client.close()
+        after = cache_stats(url, workers)
+        hits = sum(after[pid]["hits"] - before[pid]["hits"] for pid in after)
+        misses = sum(after[pid]["misses"] - before[pid]["misses"] for pid in after)
+        talks = [talk for talk, _ in results if talk]
+        column[f"history cache hit ratio ({args.conversation_clients} x {TURNS} turns)"] = (
+            f"{hits / max(1, hits + misses):.0%} ({hits} hits, {misses} misses)")
+        column["conversation errors"] = str(sum(1 for _, error in results if error) + sum(
+            t.text != text or not t.done_at for talk in talks for t in talk))
+        column[f"event-socket bytes per turn, turn 1 / turn {TURNS} (median)"] = " / ".join(
+            f"{statistics.median(talk[n].socket_bytes for talk in talks) / 1000:.1f} KB" for n in (0, -1))
+        for error in [error for _, error in results if error][:3]:
+            print(f"{workers} worker(s), conversations: {error!r}", file=sys.stderr)
+    finally:
+        if backend:
+            backend.stop()
+        if fake.is_alive():
+            conn.send("stop")
+            fake.join(10)
+            fake.terminate()
+        if redis:
+            redis.stop()
+        database.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return column
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--conversation-clients", type=int, default=20)
+    args = parser.parse_args()
+    text = make_text(CHARS)
+    one, two = measure(1, args, text), measure(2, args, text)
+    targets = {"completion, median (send -> done)": f"<= {IDEAL * 1.1:.2f} s (ideal {IDEAL:.1f} s + 10%)",
+               "completion, p95": f"(ideal {IDEAL:.1f} s)", "gap between updates, p99": "<= 150 ms",
+               "the fake provider's own stream, median": "(reference)",
+               "updates per answer, median": ">= 50", "errors": "0", "conversation errors": "0",
+               "backend CPU per answer (all workers)": "<= 0.2 s"}
+    nproc = len(os.sched_getaffinity(0))
+    print(f"\n{datetime.date.today()}, nproc {nproc}, {args.clients} concurrent chats\n")
+    print("| metric | 1 worker | 2 workers + Redis | target |\n|---|---|---|---|")
+    for name in one:
+        target = targets.get(name, ">= 90%" if name.startswith("history") else "")
+        print(f"| {name} | {one[name]} | {two[name]} | {target} |")
+    print(f"\ncommand: .venv/bin/python -m bench.workers {' '.join(sys.argv[1:])}".rstrip())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
