@@ -162,7 +162,7 @@ class Chat:
         elif self.relay is not None:
             await self.relay.stop(owner, chat_id)
 
-    def start(self, question: Message) -> None:
+    async def start(self, question: Message) -> None:
         """Answer a stored question in a server-owned task, after any answer already running in
         its thread (questions sent in a row, e.g. from an outbox, are answered in order)."""
         key = (question.owner, question.chat_id)
@@ -176,6 +176,8 @@ class Chat:
         arrived = self._arrivals.pop(by_client, None)
         if arrived is not None:
             arrived.set()
+        if self.relay is not None:  # named in Redis before any page can ask another worker for it
+            await self.relay.announce(question.owner, question.chat_id, question.client_id)
         self._spawn(self._generate(question, answer))
         if self.relay is not None:
             relayed = (question.owner, question.client_id)
@@ -211,7 +213,7 @@ class Chat:
 
     async def complete(self, question: Message) -> Answer:
         """Answer a stored question (in an idle thread) and wait until the answer is stored."""
-        self.start(question)
+        await self.start(question)
         answer = self._running[(question.owner, question.chat_id)]
         await answer.saved.wait()
         return answer
@@ -269,7 +271,7 @@ class Chat:
             self._by_client.pop((question.owner, question.client_id), None)
             queued = self._queued.get(key)
             if queued:
-                self.start(queued.pop(0))
+                await self.start(queued.pop(0))
             else:
                 self._queued.pop(key, None)
             answer.saved.set()

@@ -26,7 +26,11 @@ FLUSH_SECONDS = 0.04
 MARK_SECONDS = 30  # the running-answer key outlives a dead writer by at most this long
 KEEP_SECONDS = 120  # a finished answer's stream stays readable this long
 READ_BLOCK_MS = 5_000
+# The thread's running-answer key names one answer: only that answer's writer may refresh or
+# remove it (the next question's writer may already have named its own).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+_REFRESH = ("if redis.call('get', KEYS[1]) == ARGV[1] then "
+            "return redis.call('expire', KEYS[1], ARGV[2]) end return 0")
 
 log = logging.getLogger(__name__)
 StoredAnswer = Callable[[str, str], Awaitable[Message | None]]  # (owner, question client id)
@@ -91,6 +95,7 @@ class AnswerRelay:
         self.stored = stored
         self._prefix = prefix
         self._release = redis.register_script(_RELEASE)
+        self._refresh = redis.register_script(_REFRESH)
 
     def stream_key(self, owner: str, client_id: str) -> str:
         return f"{self._prefix}answer:{owner}:{client_id}"
@@ -104,6 +109,17 @@ class AnswerRelay:
     def _stop_key(self, owner: str, chat_id: str) -> str:
         return f"{self._prefix}stop:{owner}:{chat_id}"
 
+    async def announce(self, owner: str, chat_id: str, client_id: str) -> None:
+        """Name the thread's running answer, before any reader can look for it."""
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.delete(self._stop_key(owner, chat_id))
+                pipe.set(self._mark_key(owner, chat_id), client_id, ex=MARK_SECONDS)
+                pipe.set(self.alive_key(owner, client_id), 1, ex=MARK_SECONDS)
+                await pipe.execute()
+        except RedisError as error:
+            log.warning("answer relay failed; other workers cannot follow this answer (%s)", error)
+
     async def publish(self, owner: str, chat_id: str, answer: Answer) -> None:
         """Copy the answer to its stream as it grows, until it is stored; stop it when asked.
         If Redis fails, readers on this worker still get the answer, and it is still stored."""
@@ -115,11 +131,6 @@ class AnswerRelay:
     async def _publish(self, owner: str, chat_id: str, answer: Answer) -> None:
         stream, alive = self.stream_key(owner, answer.client_id), self.alive_key(owner, answer.client_id)
         mark, stop = self._mark_key(owner, chat_id), self._stop_key(owner, chat_id)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(stop)
-            pipe.set(mark, answer.client_id, ex=MARK_SECONDS)
-            pipe.set(alive, 1, ex=MARK_SECONDS)
-            await pipe.execute()
         sent = 0
         try:
             while not answer.ended.is_set():
@@ -133,7 +144,7 @@ class AnswerRelay:
                         pipe.xadd(stream, {"text": answer.text[sent:], "model": answer.model})
                         pipe.expire(stream, KEEP_SECONDS)  # gone in time even if this worker dies
                         sent = len(answer.text)
-                    pipe.set(mark, answer.client_id, ex=MARK_SECONDS)
+                    await self._refresh(keys=[mark], args=[answer.client_id, MARK_SECONDS], client=pipe)
                     pipe.set(alive, 1, ex=MARK_SECONDS)
                     pipe.get(stop)
                     if (await pipe.execute())[-1]:

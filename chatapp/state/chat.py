@@ -180,7 +180,7 @@ class ChatState(rx.State):
             yield _outbox("fail", client_id, "This conversation no longer exists.")
             return
         if created or not await chat.answered(message):
-            chat.start(message)
+            await chat.start(message)
         self.notice, self.can_retry = "", False
         events = [_outbox("ack", client_id), rx.call_script(SCROLL_TO_END)]
         if thread.id != self.thread_id:
@@ -211,7 +211,7 @@ class ChatState(rx.State):
         history = await chat.cache.history(owner, self.thread_id)
         if not history or history[-1].role != "user":
             return
-        chat.start(history[-1])
+        await chat.start(history[-1])
         self.notice, self.can_retry = "", False
         return await self._follow(self.thread_id)
 

@@ -49,11 +49,11 @@ async def test_a_replay_stores_nothing_new_and_starts_no_second_answer(threads):
 async def test_questions_sent_in_a_row_are_answered_in_order_each_once(threads):
     chat = make_chat(threads)
     thread, first, _ = await chat.ask("o2", None, QUESTION, "q1")
-    chat.start(first)
+    await chat.start(first)
     later = []
     for number, text in enumerate(["How do I port my number?", "What plans do you offer?"], 2):
         _, question, _ = await chat.ask("o2", thread.id, text, f"q{number}")
-        chat.start(question)
+        await chat.start(question)
         later.append(question)
     assert await chat.busy("o2", thread.id)
     while await chat.busy("o2", thread.id):
@@ -106,7 +106,7 @@ async def test_a_database_that_stops_answering_refuses_the_message_clearly():
 async def test_the_live_route_resumes_from_the_offset_a_reconnecting_page_reports(threads):
     chat = make_chat(threads)
     thread, question, _ = await chat.ask("o4", None, QUESTION, "l1")
-    chat.start(question)
+    await chat.start(question)
     answer = await chat.running("o4", thread.id)
     first = [event async for event in _take(_events(answer, 0), 2)]
     resumed_at = int(first[1].split("id: ")[1].split("\n")[0])
@@ -119,7 +119,7 @@ async def test_the_live_route_resumes_from_the_offset_a_reconnecting_page_report
 async def test_the_live_route_is_gzipped_as_it_goes(threads):
     chat = make_chat(threads)
     thread, question, _ = await chat.ask("o5", None, QUESTION, "g1")
-    chat.start(question)
+    await chat.start(question)
     body = b"".join([part async for part in _gzip(_events(await chat.running("o5", thread.id), 0))])
     plain = gzip.decompress(body).decode()
     assert plain.startswith("retry: 1000") and plain.rstrip().endswith('data: {"error": ""}')
@@ -145,12 +145,12 @@ async def test_shutdown_lets_answers_finish_within_the_grace_then_keeps_the_rest
     try:
         quick_thread, quick, _ = await chat.ask("o6", None, "Hello, a quick one?", "s1")
         slow_thread, slow, _ = await chat.ask("o6", None, QUESTION, "s2")
-        chat.start(quick)
+        await chat.start(quick)
         await chat.drain(5)
         assert (await threads.messages("o6", quick_thread.id))[-1].status == "complete"
 
         chat.closing = False
-        chat.start(slow)
+        await chat.start(slow)
         await asyncio.sleep(0.5)
         await chat.drain(0.1)
     finally:
@@ -168,7 +168,7 @@ async def test_a_stream_opened_with_the_question_gets_its_answer_once_it_starts(
     waiting = asyncio.create_task(chat.answer_for("o7", "early-1", 5))
     await asyncio.sleep(0.05)
     assert not waiting.done()  # asked before the answer exists: it waits
-    chat.start(question)
+    await chat.start(question)
     answer = await asyncio.wait_for(waiting, 2)
     assert answer is await chat.running("o7", thread.id)
     assert await chat.answer_for("intruder", "early-1", 0.2) is None  # another user's id: never

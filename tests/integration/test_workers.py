@@ -10,8 +10,10 @@ import pytest
 from redis.asyncio import Redis
 
 from chatapp.live import _events
+from chatapp.services.answer import Answer
 from chatapp.services.cache import HistoryCache, RedisVersions
 from chatapp.services.chat import Chat, SendRejected
+from chatapp.services.llm.base import Delta
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.ratelimit import RedisRateLimiter, take
 from chatapp.services.relay import AnswerRelay
@@ -61,7 +63,7 @@ async def test_an_answer_written_by_one_worker_streams_through_the_other(threads
     one, two = worker(), worker()
     thread, question, _ = await one.ask("w1", None, QUESTION, "x1")
     early = asyncio.create_task(two.answer_for("w1", "x1", 5))  # opened as the page sends
-    one.start(question)
+    await one.start(question)
     await asyncio.sleep(0.1)
     assert await two.busy("w1", thread.id)
     by_thread = [e async for e in _events(await two.running("w1", thread.id), 0)]
@@ -77,7 +79,7 @@ async def test_an_answer_written_by_one_worker_streams_through_the_other(threads
 async def test_a_follower_on_another_worker_gets_the_stored_message(threads, worker, fake):
     one, two = worker(), worker()
     thread, question, _ = await one.ask("w2", None, QUESTION, "f1")
-    one.start(question)
+    await one.start(question)
     await asyncio.sleep(0.05)
     answer = await two.running("w2", thread.id)
     await answer.until_saved()
@@ -88,7 +90,7 @@ async def test_a_follower_on_another_worker_gets_the_stored_message(threads, wor
 async def test_stop_pressed_through_another_worker_stops_the_answer(threads, worker, fake):
     one, two = worker(), worker()
     thread, question, _ = await one.ask("w3", None, QUESTION, "s1")
-    one.start(question)
+    await one.start(question)
     await asyncio.sleep(0.15)
     await two.stop("w3", thread.id)
     await (await one.running("w3", thread.id)).saved.wait()
@@ -145,3 +147,23 @@ async def test_the_writer_never_mistakes_its_own_stored_answer_for_one_still_run
     await one.complete(question)
     assert await one.running("w6", thread.id) is None
     assert not await one.busy("w6", thread.id)
+
+
+async def test_an_answer_ending_leaves_the_next_questions_answer_named(threads, redis):
+    """The next question may be named as running before the last answer's relay finishes
+    (the page sends as soon as it sees the answer stored): that relay must not un-name it."""
+    relay = AnswerRelay(redis, threads.answer_to)
+    last = Answer("q1", "c1")
+    await relay.announce("w7", "t", "c1")
+    publishing = asyncio.create_task(relay.publish("w7", "t", last))
+    last.extend(Delta("Some text", "m"))
+    await asyncio.sleep(0.01)
+    last.extend(Delta(" and more.", "m"))
+    last.ended.set()
+    await relay.announce("w7", "t", "c2")  # while the relay still flushes its last piece
+    last.saved.set()
+    await publishing
+    assert await relay.running_client_id("w7", "t") == "c2"
+    follower = relay.follow("w7", "c1", 1)
+    await follower.until_saved()
+    assert follower.text == "Some text and more." and follower.ended.is_set()
