@@ -2,13 +2,17 @@
 // the server says it is stored (ack) or refused it (fail). Reflex already queues events while
 // the socket is down and sends them on reconnect; what it cannot do is survive a reload, so
 // messages left over from an earlier page are sent again here, in order. The server stores
-// one message per id, so a resend never makes a copy.
+// one message per id, so a resend never makes a copy. Open pages beat a heartbeat in
+// localStorage: a message belongs to its page while that page lives (another tab of the same
+// user neither shows nor sends it).
 import { useEffect, useState } from "react";
 import { useNavigate } from "react-router";
 
 const KEY = "helpdesk-outbox";
 const PAGE = Math.random().toString(36).slice(2);  // this page load: its messages are in Reflex's queue
 const SHOW_AFTER_MS = 1500;  // a message acknowledged sooner is never shown as waiting
+const PAGES = "helpdesk-outbox-pages";  // page id -> its last heartbeat (ms)
+const ALIVE_MS = 5000;  // a page silent this long has closed (or crashed)
 const listeners = new Set();
 let navigate = null;  // the router's, once the Outbox is on the page
 
@@ -24,6 +28,27 @@ function load() {
 function save(items) {
   window.localStorage.setItem(KEY, JSON.stringify(items));
   listeners.forEach((listener) => listener());
+}
+
+function heartbeats() {
+  try {
+    return JSON.parse(window.localStorage.getItem(PAGES) || "{}") || {};
+  } catch {
+    return {};
+  }
+}
+
+function beat(alive = true) {
+  const now = Date.now();
+  const pages = Object.fromEntries(Object.entries(heartbeats()).filter(([, at]) => now - at < ALIVE_MS));
+  if (alive) pages[PAGE] = now;
+  else delete pages[PAGE];
+  window.localStorage.setItem(PAGES, JSON.stringify(pages));
+}
+
+function ownedElsewhere(item) {
+  const at = heartbeats()[item.page];
+  return item.page !== PAGE && at !== undefined && Date.now() - at < ALIVE_MS;
 }
 
 function update(id, change) {
@@ -53,6 +78,8 @@ function resync() {
 }
 
 if (typeof window !== "undefined") {
+  beat();
+  window.addEventListener("pagehide", () => beat(false));
   window.helpdeskOutbox = {
     ack: (id) => update(id, () => []),
     fail: (id, reason) => update(id, (item) => [{ ...item, state: "failed", reason }]),
@@ -89,7 +116,10 @@ export function Outbox({ chatId, ready, busy }) {
   useEffect(() => {
     const listener = () => setVersion((v) => v + 1);
     listeners.add(listener);
-    const timer = window.setInterval(listener, SHOW_AFTER_MS);
+    const timer = window.setInterval(() => {
+      beat();
+      listener();
+    }, SHOW_AFTER_MS);
     return () => {
       listeners.delete(listener);
       window.clearInterval(timer);
@@ -100,14 +130,15 @@ export function Outbox({ chatId, ready, busy }) {
     setWasReady(ready);
     if (!ready || busy) return;
     const leftover = load().find((item) => item.chat === (chatId || "") && item.state === "waiting"
-      && item.page !== PAGE);
+      && item.page !== PAGE && !ownedElsewhere(item));
     if (leftover) {
       update(leftover.id, (item) => [{ ...item, page: PAGE, at: Date.now() }]);
       send(leftover);
     }
   });
   const now = Date.now();
-  const items = load().filter((item) => item.chat === (chatId || "") && visible(item, ready, now));
+  const items = load().filter((item) => item.chat === (chatId || "") && !ownedElsewhere(item)
+    && visible(item, ready, now));
   return items.map((item) => (
     <div key={item.id} className="message message-user message-pending" data-client-id={item.id}>
       <p className="message-text">{item.text}</p>

@@ -146,14 +146,18 @@ class Chat:
     async def answered(self, question: Message) -> bool:
         """The question has a stored answer, or one being written or queued."""
         key = (question.owner, question.chat_id)
-        current = self._running.get(key)
-        if current is not None and current.question_id == question.id:
-            return True
-        if any(q.id == question.id for q in self._queued.get(key, [])):
+        if self._in_hand(question):
             return True
         if await self._written_elsewhere(*key) == question.client_id:
             return True
         return await self.threads.answer_to(question.owner, question.client_id) is not None
+
+    def _in_hand(self, question: Message) -> bool:
+        """This worker is answering the question, or has it waiting its turn."""
+        key = (question.owner, question.chat_id)
+        current = self._running.get(key)
+        return (current is not None and current.question_id == question.id) or any(
+            q.id == question.id for q in self._queued.get(key, []))
 
     async def stop(self, owner: str, chat_id: str) -> None:
         answer = self._running.get((owner, chat_id))
@@ -164,8 +168,11 @@ class Chat:
 
     async def start(self, question: Message) -> None:
         """Answer a stored question in a server-owned task, after any answer already running in
-        its thread (questions sent in a row, e.g. from an outbox, are answered in order)."""
+        its thread (questions sent in a row, e.g. from an outbox, are answered in order). A
+        question already in hand is not answered twice (two tabs can send the same one)."""
         key = (question.owner, question.chat_id)
+        if self._in_hand(question):
+            return
         if key in self._running:
             self._queued.setdefault(key, []).append(question)
             return

@@ -137,3 +137,28 @@ def test_a_database_outage_keeps_the_message_and_retry_sends_it_once(new_context
     page.goto(f"/chat/{chat_id}")
     expect(answers(page)).to_have_count(2, timeout=ANSWER_TIMEOUT)
     assert user_messages(page).all_inner_texts() == ["How do I reset my password?", "Is my data backed up?"]
+
+
+ANOTHER_TABS_MESSAGE = """([alive]) => {
+  const now = Date.now();
+  localStorage.setItem('helpdesk-outbox-pages', JSON.stringify({other: alive ? now + 60000 : now - 60000}));
+  localStorage.setItem('helpdesk-outbox', JSON.stringify([{id: 'f00dfeedf00dfeedf00dfeedf00dfeed',
+    text: 'How do I port my number?', chat: '', state: 'waiting', page: 'other', at: now}]));
+}"""
+
+
+def test_another_open_tabs_message_is_left_to_it_until_that_tab_is_gone(new_context):
+    page = new_context().new_page()
+    sign_up(page, unique_name())
+    page.evaluate(ANOTHER_TABS_MESSAGE, [True])  # in flight in another tab that is still open
+    page.reload()
+    page.wait_for_timeout(4_000)  # several outbox checks
+    expect(pending(page)).to_have_count(0)
+    expect(page.locator(".message-user")).to_have_count(0)
+    assert page.url.rstrip("/").endswith("/chat")
+
+    page.evaluate(ANOTHER_TABS_MESSAGE, [False])  # that tab closed without hearing back
+    page.reload()
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    expect(user_messages(page)).to_have_text(["How do I port my number?"])
+    thread_id(page)

@@ -173,3 +173,16 @@ async def test_a_stream_opened_with_the_question_gets_its_answer_once_it_starts(
     assert answer is await chat.running("o7", thread.id)
     assert await chat.answer_for("intruder", "early-1", 0.2) is None  # another user's id: never
     await answer.saved.wait()
+
+
+async def test_a_question_started_twice_at_once_is_answered_once(threads, fake):
+    """Two tabs can replay the same question before either has started its answer."""
+    chat = make_chat(threads, provider(fake))
+    thread, question, _ = await chat.ask("o8", None, QUESTION, "twice-1")
+    calls = len(fake.requests)
+    await chat.start(question)
+    await chat.start(question)
+    await (await chat.running("o8", thread.id)).saved.wait()
+    assert not await chat.busy("o8", thread.id)
+    assert len(fake.requests) - calls == 1
+    assert [m.role for m in await threads.messages("o8", thread.id)] == ["user", "assistant"]
