@@ -3,7 +3,8 @@
 Each client signs up over HTTP, opens the Reflex event socket (socket.io over a websocket,
 spoken by hand), sends its question as the page does, then follows the answer on the live
 route (server-sent events) exactly as the page's component does. A fake OpenRouter on
-loopback streams the issue's workload: 4,000 characters in 4-character chunks every 5 ms.
+loopback, in a process of its own, streams the issue's workload: 4,000 characters in
+4-character chunks every 5 ms.
 
 Prints, with the issue's targets:
 - app-added time to first token, 1 chat at a time (fake's first chunk -> first live event);
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import statistics
 import sys
 import threading
@@ -129,6 +131,38 @@ class Client:
         self.http.close()
 
 
+def _serve_fake(conn, chars: int) -> None:
+    """The fake provider in its own process; answers "log" with its first and last chunk times."""
+    fake = FakeOpenRouter(text=make_text(chars), chunk_size=4, delay=0.005).start()
+    conn.send(fake.base_url)
+    while conn.recv() == "log":
+        conn.send([entry for entry in list(fake.send_log) if entry[1] <= 4 or entry[1] == chars])
+    fake.stop()
+
+
+class FakeProcess:
+    """The fake OpenRouter in a process of its own, so many client threads (and the GIL) do not
+    slow its stream; `send_log` holds the times of each stream's first and last chunks."""
+
+    def __init__(self, chars: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._conn, child = context.Pipe()
+        self._process = context.Process(target=_serve_fake, args=(child, chars), daemon=True)
+        self._process.start()
+        self.base_url: str = self._conn.recv()
+
+    @property
+    def send_log(self) -> list[tuple[float, int]]:
+        self._conn.send("log")
+        return self._conn.recv()
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._conn.send("stop")
+            self._process.join(10)
+            self._process.terminate()
+
+
 def tree_cpu(process: psutil.Process) -> float:
     total = 0.0
     for proc in [process, *process.children(recursive=True)]:
@@ -154,7 +188,7 @@ def main() -> int:
 
     text = make_text(args.chars)
     database = DatabaseServer().start()
-    fake = FakeOpenRouter(text=text, chunk_size=4, delay=0.005).start()
+    fake = FakeProcess(args.chars)
     app = AppServer({
         "MONGODB_URI": database.uri, "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
         "JWT_SECRET": "bench-" + "x" * 44, "TRUSTED_PROXY_HOPS": "1",

@@ -18,7 +18,7 @@ by hand, the answer followed on the live route).
   misses) summed over the workers: /api/health is read over fresh connections until every
   worker (X-Served-By pid) has answered, before and after.
 
-The fake provider runs in its own process (multiprocessing, spawn), so the 100 client threads'
+The fake provider runs in its own process (stream_sockets.FakeProcess), so the 100 client threads'
 GIL does not slow it; it sends back the times its first and last text chunks went out
 (FakeOpenRouter.send_log, same clock), and the median of last minus first, pairing them in order,
 is its own stream duration, printed as a reference row.
@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import multiprocessing
 import os
 import shutil
 import statistics
@@ -44,22 +43,13 @@ from dataclasses import dataclass
 import httpx
 import psutil
 
-from bench.stream_sockets import Client, Turn, pct, tree_cpu
-from tests.fakes.fake_openrouter import FakeOpenRouter, make_text
+from bench.stream_sockets import Client, FakeProcess, Turn, pct, tree_cpu
+from tests.fakes.fake_openrouter import make_text
 from tests.servers import ROOT, Command, DatabaseServer, RedisServer, free_port
 
 CHARS = 4000
 IDEAL = CHARS / 4 * 0.005
 TURNS = 10
-
-
-def _serve_fake(conn, chars: int) -> None:
-    """The fake provider in its own process; answers "log" with its first and last chunk times."""
-    fake = FakeOpenRouter(text=make_text(chars), chunk_size=4, delay=0.005).start()
-    conn.send(fake.base_url)
-    while conn.recv() == "log":
-        conn.send([entry for entry in list(fake.send_log) if entry[1] <= 4 or entry[1] == chars])
-    fake.stop()
 
 
 @dataclass
@@ -102,9 +92,7 @@ def cache_stats(url: str, workers: int) -> dict[int, dict]:
 def measure(workers: int, args: argparse.Namespace, text: str) -> dict[str, str]:
     """Start one configuration, run both phases, stop everything; the table's column."""
     (ROOT / "test-results").mkdir(exist_ok=True)
-    context = multiprocessing.get_context("spawn")
-    conn, child = context.Pipe()
-    fake = context.Process(target=_serve_fake, args=(child, CHARS), daemon=True)
+    fake: FakeProcess | None = None
     database, redis = DatabaseServer(), RedisServer() if workers > 1 else None
     port, workdir = free_port(), tempfile.mkdtemp(prefix="bench-workers-")
     url = f"http://localhost:{port}"
@@ -114,13 +102,13 @@ def measure(workers: int, args: argparse.Namespace, text: str) -> dict[str, str]
         database.start()
         if redis:
             redis.start()
-        fake.start()
+        fake = FakeProcess(CHARS)
         backend = Command(
             ["make", "-s", "backend", f"BACKEND_PORT={port}", f"WORKERS={workers}",
              f"REDIS_URL={redis.url if redis else ''}"],
             {"MONGODB_URI": database.uri, "MONGODB_DB": f"bench_{uuid.uuid4().hex[:8]}",
              "JWT_SECRET": "bench-" + "x" * 44, "TRUSTED_PROXY_HOPS": "1", "LOG_FORMAT": "json",
-             "OPEN_ROUTER": "bench-key", "OPENROUTER_BASE_URL": conn.recv(),
+             "OPEN_ROUTER": "bench-key", "OPENROUTER_BASE_URL": fake.base_url,
              "OPENROUTER_MODELS": "fake/model", "AI_MESSAGES_PER_MINUTE": "100000",
              "FRONTEND_ORIGINS": url,  # Client sends its base URL as Origin
              "REFLEX_WEB_WORKDIR": workdir},  # keep the checkout's .web out of it
@@ -132,8 +120,7 @@ def measure(workers: int, args: argparse.Namespace, text: str) -> dict[str, str]
         # Phase 1: N chats sent at the same instant.
         clients = [Client(App(url), number) for number in range(args.clients)]
         log_mark = backend.log_path.stat().st_size
-        conn.send("log")
-        mark = len(conn.recv())
+        mark = len(fake.send_log)
         cpu, redis_cpu = tree_cpu(server), redis_process and sum(redis_process.cpu_times()[:2])
         results = run_all(clients, lambda i, c: c.ask(f"Question {i}: how do I reset my password?"))
         spent = tree_cpu(server) - cpu
@@ -149,8 +136,7 @@ def measure(workers: int, args: argparse.Namespace, text: str) -> dict[str, str]
         undone = len(results) - len(turns) - len(errors)
         if not turns:
             raise RuntimeError(f"no answer completed; first error: {errors[:1]}")
-        conn.send("log")
-        sent = conn.recv()[mark:]
+        sent = fake.send_log[mark:]
         firsts = sorted(at for at, chars in sent if chars <= 4)
         lasts = sorted(at for at, chars in sent if chars == CHARS)
         provider = statistics.median(b - a for a, b in zip(firsts, lasts, strict=False))
@@ -198,10 +184,8 @@ def measure(workers: int, args: argparse.Namespace, text: str) -> dict[str, str]
     finally:
         if backend:
             backend.stop()
-        if fake.is_alive():
-            conn.send("stop")
-            fake.join(10)
-            fake.terminate()
+        if fake:
+            fake.stop()
         if redis:
             redis.stop()
         database.stop()
