@@ -63,11 +63,14 @@ def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> r
                 AuthFormState.message != "",
                 rx.callout(AuthFormState.message, color_scheme="red", role="alert", width="100%"),
             ),
-            rx.button(button, type="submit", size="3", width="100%", loading=AuthFormState.pending),
+            # Enabled once the page runs: a submit before that would be the browser's own.
+            rx.button(button, type="submit", size="3", width="100%", loading=AuthFormState.pending,
+                      disabled=~rx.State.is_hydrated),
             spacing="4",
             width="100%",
         ),
         id=form_id,
+        method="post",  # never a GET: the browser's own submit would put the password in the URL
         no_validate=True,
         on_submit=[AuthFormState.start, submit],
         width="100%",

@@ -169,3 +169,18 @@ def test_event_socket_refuses_other_origins(app_server, origin, allowed):
         return
     connection.close()
     assert allowed
+
+
+def test_the_form_cannot_be_sent_before_the_page_is_ready(new_context):
+    """Until the page is connected, Sign up stays disabled, so the browser never submits the
+    form itself (which would put the password in the address bar and in server logs)."""
+    page = new_context().new_page()
+    page.route_web_socket("**/_event/**", lambda socket: None)  # the event socket never answers
+    page.goto("/signup")
+    page.get_by_label("Username").fill("early_bird")
+    page.get_by_label("Email").fill("early@example.com")
+    page.get_by_label("Password").fill("correct horse")
+    expect(page.get_by_role("button", name="Sign up")).to_be_disabled()
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_timeout(1_000)
+    assert "correct" not in page.url and page.url.rstrip("/").endswith("/signup")
