@@ -193,9 +193,9 @@ class ChatState(rx.State):
             events.append(self._add_turn(message))
         if await chat.busy(owner, thread.id):
             events += await self._follow(thread.id)
-        yield events  # the page opens the live answer now, while the sidebar is read
-        if not self.threads or self.threads[0]["id"] != thread.id:
-            await self._refresh_threads(owner)
+        if not self.threads or self.threads[0]["id"] != thread.id:  # the sidebar, in one update
+            self.threads = [_thread_row(thread), *(t for t in self.threads if t["id"] != thread.id)]
+        yield events
 
     @rx.event
     def resync(self, _form: dict):
