@@ -276,12 +276,14 @@ class Chat:
         finally:
             self._running.pop(key, None)
             self._by_client.pop((question.owner, question.client_id), None)
-            queued = self._queued.get(key)
-            if queued:
-                await self.start(queued.pop(0))
-            else:
-                self._queued.pop(key, None)
-            answer.saved.set()
+            try:
+                queued = self._queued.get(key)
+                if queued:
+                    await self.start(queued.pop(0))
+                else:
+                    self._queued.pop(key, None)
+            finally:  # readers are released even if shutdown cancels the next start
+                answer.saved.set()
 
     def _deltas(self, question: str, history: list[Message], answer: Answer
                 ) -> AsyncIterator[Delta]:
