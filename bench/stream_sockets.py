@@ -259,6 +259,8 @@ def main() -> int:
         lasts = sorted(at for at, chars in sent if chars == len(text))
         provider = statistics.median(b - a for a, b in zip(firsts, lasts, strict=False))
         gaps = [(b - a) * 1000 for t in turns for a, b in zip(t.events, t.events[1:], strict=False)]
+        starts = [t.events[0] - t.sent_at for t in turns]
+        ends = [t.done_at - t.events[-1] for t in turns]
         ideal = args.chars / 4 * 0.005
         rows += [
             (f"{args.clients} concurrent: completion, median", f"{statistics.median(completions):.2f} s",
@@ -267,6 +269,10 @@ def main() -> int:
              "(for reference)"),
             (f"{args.clients} concurrent: completion minus the provider's stream",
              f"{statistics.median(completions) - provider:.2f} s", "(app-added)"),
+            (f"{args.clients} concurrent: send -> first text, median / max",
+             f"{statistics.median(starts):.2f} s / {max(starts):.2f} s", "(where the app adds time)"),
+            (f"{args.clients} concurrent: last text -> done, median",
+             f"{statistics.median(ends) * 1000:.0f} ms", "(storing the answer)"),
             (f"{args.clients} concurrent: gap between updates, p99", f"{pct(gaps, 0.99):.0f} ms",
              "<= 150 ms"),
             (f"{args.clients} concurrent: updates per answer, median",
