@@ -71,7 +71,8 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
 
 def configure(settings: Settings) -> None:
     """Route every logger through one stderr handler in the configured format."""
-    secrets = (settings.jwt_secret, settings.openrouter_key, urlsplit(settings.mongodb_uri).password or "")
+    secrets = (settings.jwt_secret, settings.openrouter_key, urlsplit(settings.mongodb_uri).password or "",
+               urlsplit(settings.redis_url).password or "")
     formatter = JsonFormatter(secrets) if settings.log_format == "json" else TextFormatter(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

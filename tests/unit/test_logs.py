@@ -21,7 +21,8 @@ TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"
 def settings(log_format: str) -> Settings:
     return Settings.from_env({"JWT_SECRET": SECRET, "LOG_FORMAT": log_format,
                               "OPEN_ROUTER": "sk-or-key-123456",
-                              "MONGODB_URI": "mongodb://admin:db-pass-987@db1:27017,db2:27017/"})
+                              "MONGODB_URI": "mongodb://admin:db-pass-987@db1:27017,db2:27017/",
+                              "REDIS_URL": "redis://:redis-pass-654@cache:6379/0"})
 
 
 @pytest.fixture
@@ -66,11 +67,12 @@ def test_secrets_and_token_shaped_strings_are_masked_in_both_formats(lines):
     for log_format in ("json", "text"):
         read = lines(log_format)
         logging.getLogger("chatapp.test").warning(
-            "oops %s %s %s", SECRET, TOKEN, "sk-or-key-123456", extra={"uri": "db-pass-987"})
+            "oops %s %s %s %s", SECRET, TOKEN, "sk-or-key-123456", "redis-pass-654",
+            extra={"uri": "db-pass-987"})
         [line] = read()
-        for private in (SECRET, TOKEN, "sk-or-key-123456", "db-pass-987"):
+        for private in (SECRET, TOKEN, "sk-or-key-123456", "db-pass-987", "redis-pass-654"):
             assert private not in line
-        assert line.count(logs.MASK) == 4
+        assert line.count(logs.MASK) == 5
 
 
 def test_a_traceback_stays_on_one_line(lines):
