@@ -160,10 +160,11 @@ class AnswerRelay:
                 pipe.delete(alive)
                 await self._release(keys=[mark], args=[answer.client_id], client=pipe)
                 await pipe.execute()
-        finally:
-            with contextlib.suppress(Exception):  # still there if the stream failed part-way
+        except BaseException:  # failed or cancelled part-way: un-name the answer, as the end does
+            with contextlib.suppress(Exception):
                 await self.redis.delete(alive)
                 await self._release(keys=[mark], args=[answer.client_id])
+            raise
 
     async def running_client_id(self, owner: str, chat_id: str) -> str | None:
         """The client id of the question whose answer is being written in the thread."""
