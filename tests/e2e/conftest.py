@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from itertools import count
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.servers import ROOT, AppServer, DatabaseServer, free_port
 from tests.tcp_proxy import TcpProxy
@@ -111,6 +111,16 @@ def sign_up(page: Page, username: str, password: str = "correct horse") -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign up").click()
     page.wait_for_url(at("/chat"))
+
+
+def sign_up_from_home(page: Page) -> str:
+    """Open the site's home, get sent to log-in, sign up from there; the new username."""
+    page.goto("/")
+    page.wait_for_url(at("/login"))
+    name = unique_name()
+    sign_up(page, name)
+    expect(page.get_by_label("Signed in as")).to_have_text(name)
+    return name
 
 
 def log_in(page: Page, login: str, password: str = "correct horse") -> None:

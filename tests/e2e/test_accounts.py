@@ -10,7 +10,7 @@ import pytest
 import websocket
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import at, log_in, sign_up, unique_name
+from tests.e2e.conftest import at, log_in, sign_up, sign_up_from_home, unique_name
 
 SESSION_COOKIE = "helpdesk_session"
 
@@ -22,12 +22,7 @@ def session_cookie(context):
 def test_full_account_journey(new_context):
     context = new_context()
     page = context.new_page()
-    page.goto("/")
-    page.wait_for_url(at("/login"))
-
-    name = unique_name()
-    sign_up(page, name)
-    expect(page.get_by_label("Signed in as")).to_have_text(name)
+    name = sign_up_from_home(page)
 
     page.reload()
     expect(page.get_by_label("Signed in as")).to_have_text(name)

@@ -16,7 +16,7 @@ import pytest
 import websocket
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import UNKNOWN_PATH, at, sign_up, unique_name
+from tests.e2e.conftest import UNKNOWN_PATH, at, sign_up_from_home
 from tests.e2e.deployment import Deployment, deployed
 from tests.e2e.test_chat import QUESTION, RECORD_LENGTHS, answers, ask, thread_id
 
@@ -31,11 +31,7 @@ def deployment(database, tmp_path_factory) -> Iterator[Deployment]:
 
 def test_sign_up_chat_deep_link_and_log_out_across_origins(context, deployment):
     page = context.new_page()
-    page.goto("/")
-    page.wait_for_url(at("/login"))
-    name = unique_name()
-    sign_up(page, name)
-    expect(page.get_by_label("Signed in as")).to_have_text(name)
+    sign_up_from_home(page)
     [cookie] = [c for c in context.cookies() if c["name"] == "helpdesk_session"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["domain"] == "localhost"
 
