@@ -1,6 +1,6 @@
 # The front door: `make run` serves the app, `make test` runs every test. Both set themselves up.
 # Deploying with a static frontend: `make export API_URL=...`, `make backend`, `make serve-export`.
-.PHONY: run test setup setup-test db-start db-stop lint clean export backend serve-export
+.PHONY: run test setup setup-test db-start db-stop lint clean export backend serve-export admin
 
 BACKEND_PORT ?= 8000
 EXPORT_PORT ?= 3001
@@ -14,6 +14,11 @@ test:
 
 setup:
 	scripts/setup.sh
+
+# The first admin: `make admin EMAIL=you@example.com` prints a one-time link to set the password;
+# `make admin EMAIL=... PASSWORD=...` sets it directly (for scripts and tests).
+admin:
+	@EMAIL="$(EMAIL)" PASSWORD="$(PASSWORD)" scripts/admin.sh
 
 setup-test:
 	scripts/setup.sh --dev

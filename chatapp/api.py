@@ -17,12 +17,13 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from chatapp.live import live_answer, live_answer_to
+from chatapp.live import conversation_events, inbox_events
 from chatapp.runtime import services
-from chatapp.services.auth import LoginRefused, SignupRejected
+from chatapp.services.auth import LoginRefused, SignupRejected, TooManySignups
+from chatapp.services.team import TeamError
 
 MAX_BODY = 16_384
 READY_TIMEOUT = 1.0  # seconds a dependency may take to answer a readiness probe
@@ -47,7 +48,7 @@ async def _form(request: Request, action: str) -> dict[str, Any] | JSONResponse:
     body = await request.body()
     try:
         data = json.loads(body or b"{}") if len(body) <= MAX_BODY else None
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than any form
         data = None
     if not isinstance(data, dict):
         return _refuse(400, "The request was not understood. Reload the page and try again.")
@@ -86,17 +87,28 @@ def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"ok": False, "message": message, **extra}, status_code=status)
 
 
+def _too_many(message: str, retry_after: float) -> JSONResponse:
+    seconds = max(1, round(retry_after))
+    response = _refuse(429, message, retry_after=seconds)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 async def sign_up(request: Request) -> Response:
     data = await _form(request, "create accounts")
     if isinstance(data, JSONResponse):
         return data
+    client = _client_address(request)
     try:
         user, token = await services().accounts.sign_up(
-            _field(data, "username"), _field(data, "email"), _field(data, "password")
+            _field(data, "username"), _field(data, "email"), _field(data, "password"), client
         )
     except SignupRejected as rejected:
         log.info("sign-up rejected", extra={"fields": sorted(rejected.errors)})
         return _refuse(400, "Please fix the highlighted fields.", errors=rejected.errors)
+    except TooManySignups as limited:
+        log.info("sign-up limited", extra={"client": client})
+        return _too_many(str(limited), limited.retry_after)
     log.info("signed up", extra={"user_id": user.id})
     return _with_session(JSONResponse({"ok": True, "next": "/chat"}, status_code=201), token)
 
@@ -113,21 +125,41 @@ async def log_in(request: Request) -> Response:
     except LoginRefused as refused:
         log.info("log-in refused", extra={"client": client, "locked": bool(refused.retry_after)})
         if refused.retry_after:
-            response = _refuse(429, str(refused), retry_after=round(refused.retry_after))
-            response.headers["Retry-After"] = str(round(refused.retry_after))
-            return response
+            return _too_many(str(refused), refused.retry_after)
         return _refuse(401, str(refused))
     log.info("logged in", extra={"user_id": user.id, "client": client})
-    return _with_session(JSONResponse({"ok": True, "next": "/chat"}), token)
+    return _with_session(JSONResponse({"ok": True, "next": "/inbox" if user.on_team else "/chat"}), token)
+
+
+async def accept_link(request: Request) -> Response:
+    """A one-time link from an admin (an invitation) or from `make admin` (set a password)."""
+    data = await _form(request, "join the team")
+    if isinstance(data, JSONResponse):
+        return data
+    try:
+        user, token = await services().team.accept(
+            _field(data, "token"), _field(data, "username"), _field(data, "name"), _field(data, "password"))
+    except TeamError as refused:
+        return _refuse(400, str(refused))
+    except SignupRejected as rejected:
+        return _refuse(400, "Please fix the highlighted fields.", errors=rejected.errors)
+    log.info("joined the team", extra={"user_id": user.id, "role": user.role})
+    return _with_session(JSONResponse({"ok": True, "next": "/inbox"}), token)
 
 
 async def log_out(request: Request) -> Response:
+    """Ends the session everywhere. The page posts a plain form (no script needed), answered by a
+    redirect to its own /login; API clients posting JSON get JSON."""
     if not _origin_allowed(request):
         return _refuse(403, "This site may not log out here.")
     settings = services().settings
     await services().accounts.log_out(request.cookies.get(settings.cookie_name))
     log.info("logged out")
-    response = JSONResponse({"ok": True, "next": "/login"})
+    if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        origin = request.headers.get("origin") or settings.frontend_origins[0]
+        response: Response = RedirectResponse(f"{origin}/login", status_code=303)
+    else:
+        response = JSONResponse({"ok": True, "next": "/login"})
     response.delete_cookie(
         settings.cookie_name, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure
     )
@@ -180,9 +212,10 @@ api = Starlette(
         Route("/api/auth/signup", sign_up, methods=["POST"]),
         Route("/api/auth/login", log_in, methods=["POST"]),
         Route("/api/auth/logout", log_out, methods=["POST"]),
+        Route("/api/auth/accept", accept_link, methods=["POST"]),
         Route("/api/health", health, methods=["GET"]),
-        Route("/api/chats/{chat_id}/live", live_answer, methods=["GET"]),
-        Route("/api/live/{client_id}", live_answer_to, methods=["GET"]),
+        Route("/api/conversations/{chat_id}/events", conversation_events, methods=["GET"]),
+        Route("/api/inbox/events", inbox_events, methods=["GET"]),
         Route("/healthz", alive, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
     ]

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "please-change-this-secret"}
 MIN_SECRET_LENGTH = 32
 LOG_FORMATS = ("text", "json")
+DEFAULT_ZONE = "Etc/UTC"
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,28 @@ def _int(env: dict[str, str], key: str, default: int) -> int:
     return _number(env, key, default, int)
 
 
+def _hours(env: dict[str, str]) -> tuple[str, str]:
+    """SUPPORT_HOURS and SUPPORT_TIMEZONE, checked now so a typo stops start-up, not a handoff."""
+    from chatapp.services.hours import HoursError, SupportHours
+
+    spec, zone = env.get("SUPPORT_HOURS", "").strip(), env.get("SUPPORT_TIMEZONE", "").strip() or DEFAULT_ZONE
+    try:
+        SupportHours(spec, zone)
+    except HoursError as error:
+        raise ConfigError(str(error)) from None
+    return spec, zone
+
+
+def _origins(env: dict[str, str], key: str) -> tuple[str, ...]:
+    """Comma-separated origins (`https://shop.example.com`), each checked, without a slash."""
+    origins = tuple(origin.rstrip("/") for origin in _csv(env.get(key, "")))
+    for origin in origins:
+        scheme, _, host = origin.partition("://")
+        if scheme not in ("http", "https") or not host or "/" in host:
+            raise ConfigError(f"{key} must list origins like https://www.example.com, got {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; see `.env.example` for what each key means."""
@@ -61,6 +84,11 @@ class Settings:
     cookie_name: str
     login_max_failures: int
     login_window_seconds: int
+    signups_per_hour: int  # per client address
+    max_streams_per_user: int  # live conversation streams one user may hold open at once
+    widget_allowed_origins: tuple[str, ...]  # sites that may frame the chat widget
+    support_hours: str  # "Mon-Fri 09:00-17:00"; empty: the team is always in
+    support_timezone: str
     openrouter_key: str
     openrouter_models: tuple[str, ...]
     openrouter_base_url: str
@@ -122,6 +150,11 @@ class Settings:
             cookie_name=env.get("SESSION_COOKIE", "").strip() or "helpdesk_session",
             login_max_failures=_int(env, "LOGIN_MAX_FAILURES", 5),
             login_window_seconds=_int(env, "LOGIN_WINDOW_SECONDS", 15 * 60),
+            signups_per_hour=_int(env, "SIGNUPS_PER_HOUR", 10),
+            max_streams_per_user=_int(env, "MAX_STREAMS_PER_USER", 12),
+            widget_allowed_origins=_origins(env, "WIDGET_ALLOWED_ORIGINS"),
+            support_hours=_hours(env)[0],
+            support_timezone=_hours(env)[1],
             openrouter_key=env.get("OPEN_ROUTER", "").strip(),
             openrouter_models=_csv(env.get("OPENROUTER_MODELS", ""))
             or (

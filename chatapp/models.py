@@ -6,6 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
+CUSTOMER, AGENT, ADMIN, GUEST = "customer", "agent", "admin", "guest"
+TEAM_ROLES = (AGENT, ADMIN)
+
+# A conversation's life: the assistant answers -> waiting for a person -> with an agent -> closed.
+BOT, WAITING, ASSIGNED, CLOSED = "bot", "waiting", "assigned", "closed"
+OPEN_STATES = (BOT, WAITING, ASSIGNED)
+
+# Who wrote a message: the customer ("user"), the assistant, a person of the team ("agent"), or
+# the conversation itself ("activity": "Alex joined", "Alex closed the conversation").
+USER, ASSISTANT, AGENT_MESSAGE, ACTIVITY = "user", "assistant", "agent", "activity"
+
 
 @dataclass(frozen=True)
 class User:
@@ -14,15 +25,50 @@ class User:
     email: str
     token_version: int
     created_at: datetime
+    role: str = CUSTOMER
+    active: bool = True
+    display_name: str = ""  # how the team member signs messages ("Alex"); customers: their username
+
+    @property
+    def on_team(self) -> bool:
+        return self.role in TEAM_ROLES and self.active
+
+    @property
+    def is_guest(self) -> bool:
+        return self.role == GUEST
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == ADMIN and self.active
+
+    @property
+    def name(self) -> str:
+        return self.display_name or self.username
 
 
 @dataclass(frozen=True)
 class Thread:
+    """A conversation: its owner (the customer), its title and where it is in its life."""
+
     id: str
     owner: str
     title: str
     created_at: datetime
     updated_at: datetime
+    status: str = BOT
+    assignee: str = ""  # the agent's user id while assigned (and kept when closed)
+    assignee_name: str = ""
+    waiting_since: datetime | None = None
+    handoff_at: datetime | None = None
+    first_human_reply_at: datetime | None = None
+    closed_at: datetime | None = None
+    summary: str = ""
+    customer_name: str = ""
+    customer_email: str = ""
+    guest: bool = False  # the customer has no account (the website widget)
+    preview: str = ""  # the last message, shortened, for the team's queue
+    team_unread: bool = False  # the customer wrote since an agent last opened it
+    notice: str = ""  # what the customer is told of the conversation's state ("You're in the queue…")
 
 
 @dataclass(frozen=True)
@@ -30,13 +76,17 @@ class Message:
     id: str
     owner: str
     chat_id: str
-    role: str  # "user" or "assistant"
+    role: str  # USER, ASSISTANT, AGENT_MESSAGE or ACTIVITY
     content: str
-    status: str  # "complete", "stopped" or "failed" (assistant); "sent" (user)
+    status: str  # "complete", "stopped", "failed" or "writing" (assistant); "sent" (others)
     model: str
     client_id: str
     created_at: datetime
     sources: tuple[str, ...] = ()  # cited knowledge-base passage ids
+    author: str = ""  # the agent's display name (agent messages and activity)
+    declined: bool = False  # the assistant could not answer from the articles
+    error: str = ""  # why an answer failed, in a sentence for the customer
+    stream_from: str = ""  # while "writing": the event id from which its growth can be replayed
 
 
 class ArticleLink(TypedDict):

@@ -16,15 +16,21 @@ from redis.asyncio import Redis
 
 from chatapp import logs
 from chatapp.config import Settings, get_settings
+from chatapp.services.assistant import Assistant, StopRequests
 from chatapp.services.auth import Accounts, TokenCodec
 from chatapp.services.cache import HistoryCache, RedisVersions
-from chatapp.services.chat import Chat
+from chatapp.services.conversations import Conversations, Policy
+from chatapp.services.events import EventLog, MemoryEventLog, RedisEventLog
+from chatapp.services.feed import Feed
+from chatapp.services.hours import SupportHours
 from chatapp.services.knowledge import KnowledgeBase, load_if_changed
+from chatapp.services.llm.base import Provider
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.llm.openrouter import OpenRouterProvider, make_client
+from chatapp.services.presence import MemoryPresence, Presence, RedisPresence
 from chatapp.services.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
-from chatapp.services.relay import AnswerRelay
 from chatapp.services.store import Store
+from chatapp.services.team import Team
 from chatapp.services.threads import Threads
 
 log = logging.getLogger(__name__)
@@ -39,8 +45,13 @@ class Services:
     threads: Threads
     cache: HistoryCache
     knowledge: KnowledgeSource
-    chat: Chat
-    redis: Redis | None  # set when several workers share limits, caches and answers
+    events: EventLog
+    feed: Feed
+    assistant: Assistant
+    conversations: Conversations
+    presence: Presence
+    team: Team
+    redis: Redis | None  # set when several workers share limits, caches and streams
 
 
 class KnowledgeSource:
@@ -68,13 +79,14 @@ def build(settings: Settings) -> Services:
         limiter,
         max_failures=settings.login_max_failures,
         window_seconds=settings.login_window_seconds,
+        signups_per_hour=settings.signups_per_hour,
     )
     threads = Threads(store.db)
     cache = HistoryCache(threads.messages, settings.cache_maxsize, settings.cache_ttl_seconds,
                          versions=RedisVersions(redis) if redis else None)
-    provider = None
+    model: OpenRouterProvider | None = None
     if settings.openrouter_key:
-        provider = OpenRouterProvider(
+        model = OpenRouterProvider(
             api_key=settings.openrouter_key,
             base_url=settings.openrouter_base_url,
             models=settings.openrouter_models,
@@ -82,15 +94,21 @@ def build(settings: Settings) -> Services:
             total_budget=settings.llm_total_timeout,
             referer=settings.frontend_origins[0],
         )
+    local = LocalResponder()
+    provider: Provider = model or local
     knowledge = KnowledgeSource(settings.knowledge_dir)
-    chat = Chat(
-        threads, cache, limiter, knowledge, provider, LocalResponder(),
-        max_chars=settings.max_message_chars,
-        messages_per_minute=settings.ai_messages_per_minute,
-        relay=AnswerRelay(redis, threads.answer_to) if redis else None,
-    )
+    events: EventLog = RedisEventLog(redis) if redis else MemoryEventLog()
+    feed = Feed(events, knowledge)
+    assistant = Assistant(threads, cache, feed, knowledge, provider, local, StopRequests(redis))
+    presence: Presence = RedisPresence(redis) if redis else MemoryPresence()
+    conversations = Conversations(
+        threads, cache, feed, assistant, limiter, store.users,
+        Policy(settings.max_message_chars, settings.ai_messages_per_minute),
+        SupportHours(settings.support_hours, settings.support_timezone), presence, model)
     return Services(settings=settings, store=store, limiter=limiter, accounts=accounts,
-                    threads=threads, cache=cache, knowledge=knowledge, chat=chat, redis=redis)
+                    threads=threads, cache=cache, knowledge=knowledge, events=events, feed=feed,
+                    assistant=assistant, conversations=conversations, presence=presence,
+                    team=Team(store.db, store.users, accounts), redis=redis)
 
 
 def services() -> Services:
@@ -111,12 +129,14 @@ async def lifespan() -> AsyncIterator[None]:
     try:
         await _services.store.ensure_indexes()
         await _services.threads.ensure_indexes()
+        await _services.team.ensure_indexes()
     except Exception as error:  # noqa: BLE001 - say what is wrong and keep serving
         log.error("Database not reachable at start-up (%s); retrying on first use.", error)
     try:
         yield
     finally:
-        await _services.chat.drain(settings.shutdown_grace_seconds)
+        await _services.assistant.drain(settings.shutdown_grace_seconds)
+        await _services.conversations.drain()
         _services.store.close()
         if _services.redis is not None:
             await _services.redis.aclose()

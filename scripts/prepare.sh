@@ -1,13 +1,14 @@
 # Sourced by run.sh and backend.sh: set up, create .env on first run, read the given keys
 # (the environment wins over .env, as in the app's settings), and start the embedded database
-# unless MONGODB_URI is set. Usage: . scripts/prepare.sh KEY...
+# unless MONGODB_URI is set (on the port scripts/db.sh chose). Usage: . scripts/prepare.sh KEY...
 scripts/setup.sh
 
 if [ ! -f .env ]; then
   secret=$(.venv/bin/python -c "import secrets; print(secrets.token_urlsafe(48))")
-  sed "s|^JWT_SECRET=.*|JWT_SECRET=$secret|" .env.example > .env
+  (umask 077 && sed "s|^JWT_SECRET=.*|JWT_SECRET=$secret|" .env.example > .env)
   echo "env: created .env with a fresh JWT_SECRET (edit it to configure the app)"
 fi
+chmod 600 .env  # it holds JWT_SECRET: readable by its owner only
 
 eval "$(.venv/bin/python - MONGODB_URI DB_PORT "$@" <<'PY'
 import os, shlex, sys
@@ -20,5 +21,5 @@ PY
 export DB_PORT
 if [ -z "${MONGODB_URI:-}" ]; then
   scripts/db.sh start
-  export MONGODB_URI="mongodb://127.0.0.1:${DB_PORT:-27017}"
+  export MONGODB_URI="mongodb://127.0.0.1:$(cat data/nx-27017.port)"
 fi

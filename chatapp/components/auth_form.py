@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import json
-
 import reflex as rx
+from reflex.event import no_args_event_spec, passthrough_event_spec
 
 from chatapp.config import get_settings
 from chatapp.state.auth_form import AuthFormState
 
-# Posts the form as JSON from the page (the route sets the HttpOnly cookie), then navigates on
-# success or hands the route's answer to the state. Inline, so it never waits for a script load.
-SUBMIT_AUTH_JS = """
-(async (form, url) => {
-  const data = Object.fromEntries(new FormData(document.getElementById(form)).entries());
-  try {
-    const response = await fetch(url, {method: "POST", credentials: "include",
-      headers: {"Content-Type": "application/json"}, body: JSON.stringify(data)});
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) { window.location.assign(body.next || "/chat"); return {ok: true}; }
-    return {ok: false, errors: body.errors || {},
-            message: body.message || "Something went wrong. Please try again."};
-  } catch (error) {
-    return {ok: false, errors: {},
-            message: "Cannot reach the server. Check your connection and try again."};
-  }
-})(%s, %s)
-"""
+
+class AuthForm(rx.Component):
+    """The form, posted as JSON by `auth_form.jsx`; `on_result` gets the route's refusal."""
+
+    library = rx.asset("auth_form.jsx", shared=True).importable_path
+    tag = "AuthForm"
+    url: rx.Var[str]
+    on_start: rx.EventHandler[no_args_event_spec]
+    on_result: rx.EventHandler[passthrough_event_spec(dict)]
 
 
 def field(label: str, name: str, form_id: str, error: rx.Var[str], **input_props) -> rx.Component:
@@ -51,12 +41,7 @@ def field(label: str, name: str, form_id: str, error: rx.Var[str], **input_props
 
 def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> rx.Component:
     """Posts the fields to an auth route from the page, then shows the route's answer."""
-    url = json.dumps(f"{get_settings().api_url}{route}")
-    submit = rx.call_script(
-        SUBMIT_AUTH_JS % (json.dumps(form_id), url),
-        callback=AuthFormState.show_result,
-    )
-    return rx.form(
+    return AuthForm.create(
         rx.vstack(
             *fields,
             rx.cond(
@@ -70,10 +55,10 @@ def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> r
             width="100%",
         ),
         id=form_id,
-        method="post",  # never a GET: the browser's own submit would put the password in the URL
-        no_validate=True,
-        on_submit=[AuthFormState.start, submit],
-        width="100%",
+        url=f"{get_settings().api_url}{route}",
+        on_start=AuthFormState.start,
+        on_result=AuthFormState.show_result,
+        style={"width": "100%"},
     )
 
 

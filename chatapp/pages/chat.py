@@ -1,27 +1,12 @@
 """/chat and /chat/<chat_id>: the logged-in customer's support chat."""
 
-import json
-
 import reflex as rx
 
 from chatapp.components.conversation import conversation, not_found
+from chatapp.components.session import log_out
 from chatapp.components.sidebar import sidebar
-from chatapp.config import get_settings
 from chatapp.state.chat import ChatState
 from chatapp.state.session import SessionState
-
-
-def log_out_button() -> rx.Component:
-    url = json.dumps(f"{get_settings().api_url}/api/auth/logout")
-    return rx.button(
-        "Log out",
-        variant="soft",
-        color_scheme="gray",
-        on_click=rx.call_script(
-            f"fetch({url}, {{method: 'POST', credentials: 'include'}})"
-            ".finally(() => window.location.assign('/login'))"
-        ),
-    )
 
 
 def chat_page() -> rx.Component:
@@ -32,7 +17,7 @@ def chat_page() -> rx.Component:
             rx.link("Help centre", href="/help", size="2"),
             rx.text(SessionState.username, color_scheme="gray", aria_label="Signed in as"),
             rx.color_mode.button(aria_label="Toggle dark mode"),
-            log_out_button(),
+            log_out(),
             align="center",
             width="100%",
             padding="3",
@@ -43,7 +28,7 @@ def chat_page() -> rx.Component:
             rx.cond(ChatState.not_found, not_found(), conversation()),
             flex="1", width="100%", spacing="0", overflow="hidden",
         ),
-        height="100vh",
+        height="100dvh",
         spacing="0",
     )
 

@@ -12,7 +12,7 @@ import jwt
 from passlib.context import CryptContext
 from pymongo.errors import PyMongoError
 
-from chatapp.models import User
+from chatapp.models import GUEST, User
 from chatapp.services.ratelimit import RateLimiter, wait_phrase
 from chatapp.services.store import DuplicateUser, StoreUnavailable, Users
 
@@ -23,6 +23,7 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 JWT_ALGORITHM = "HS256"
 BAD_LOGIN = "Wrong email/username or password."
+DEACTIVATED = "This account was deactivated. Ask an admin of your support team."
 
 _passwords = CryptContext(schemes=["argon2"], deprecated="auto")
 
@@ -74,6 +75,8 @@ class TokenCodec:
             "exp": issued + self.lifetime,
             "jti": secrets.token_urlsafe(12),
         }
+        if user.is_guest:  # a guest is a session before it is an account: the name rides along
+            claims |= {"g": 1, "n": user.username}
         return jwt.encode(claims, self.secret, algorithm=JWT_ALGORITHM)
 
     def decode(self, token: str) -> dict | None:
@@ -95,6 +98,19 @@ class SignupRejected(Exception):
         self.errors = errors
 
 
+def _unstored_guest(claims: dict) -> User:
+    return User(id=str(claims["sub"]), username=str(claims.get("n", "Guest"))[:40], email="",
+                token_version=0, created_at=datetime.fromtimestamp(claims["iat"], UTC), role=GUEST)
+
+
+class TooManySignups(Exception):
+    """The client address created its share of accounts this hour; `str(error)` says when to retry."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class LoginRefused(Exception):
     """Wrong credentials or locked out; `retry_after` > 0 for a lock-out."""
 
@@ -113,18 +129,25 @@ class Accounts:
         limiter: RateLimiter,
         max_failures: int = 5,
         window_seconds: float = 900,
+        signups_per_hour: int = 10,
     ) -> None:
         self.users = users
         self.tokens = tokens
         self.limiter = limiter
         self.max_failures = max_failures
         self.window = window_seconds
+        self.signups_per_hour = signups_per_hour
 
-    async def sign_up(self, username: str, email: str, password: str) -> tuple[User, str]:
+    async def sign_up(self, username: str, email: str, password: str, client: str
+                      ) -> tuple[User, str]:
         username, email = username.strip(), email.strip()
         errors = validate_signup(username, email, password)
         if errors:
             raise SignupRejected(errors)
+        event, wait = await self.limiter.hit(f"signup:client:{client}", self.signups_per_hour, 3600)
+        if not event:
+            raise TooManySignups("Too many accounts were created from your network. "
+                                 f"Try again {wait_phrase(wait)}.", max(wait, 1.0))
         password_hash = await asyncio.to_thread(hash_password, password)
         try:
             user = await self.users.create(username, email, password_hash)
@@ -137,22 +160,29 @@ class Accounts:
         return user, self.tokens.issue(user)
 
     async def log_in(self, login: str, password: str, client: str) -> tuple[User, str]:
-        account_key = f"login:account:{login.strip().casefold()}"
-        client_key = f"login:client:{client}"
-        for key in (account_key, client_key):
-            failures, wait = await self.limiter.count(key, self.window)
-            if failures >= self.max_failures:
-                raise LoginRefused(
-                    f"Too many failed attempts. Try again {wait_phrase(wait)}.", max(wait, 1.0)
-                )
+        """Each attempt is counted before its password is checked, against the account it names
+        (however it was typed: username or email) and against the client address, so at most
+        `max_failures` wrong passwords are ever tried per window, however many arrive at once."""
         found = await self.users.find_for_login(login) if login.strip() else None
+        account_key = (f"login:account:{found[0].id}" if found
+                       else f"login:unknown:{login.strip().casefold()[:320]}")
+        attempts: list[tuple[str, str]] = []
+        for key in (account_key, f"login:client:{client}"):
+            event, wait = await self.limiter.hit(key, self.max_failures, self.window)
+            if not event:
+                for counted_key, counted in attempts:  # this attempt never reached a password
+                    await self.limiter.forget(counted_key, counted)
+                raise LoginRefused(
+                    f"Too many failed attempts. Try again {wait_phrase(wait)}.", max(wait, 1.0))
+            attempts.append((key, event))
         password_hash = found[1] if found else _DUMMY_HASH
         valid = await asyncio.to_thread(verify_password, password, password_hash)
         if not (found and valid):
-            for key in (account_key, client_key):
-                await self.limiter.add(key, self.window)
             raise LoginRefused(BAD_LOGIN)
+        if not found[0].active:  # told only to whoever knows the password
+            raise LoginRefused(DEACTIVATED)
         await self.limiter.reset(account_key)
+        await self.limiter.forget(*attempts[1])  # a success is not a failure of this address
         user = found[0]
         return user, self.tokens.issue(user)
 
@@ -165,9 +195,14 @@ class Accounts:
             user = await self.users.get(str(claims["sub"]))
         except PyMongoError as error:
             raise StoreUnavailable from error
-        if not user or user.token_version != claims["tv"]:
+        if user is None and claims.get("g") == 1 and claims["tv"] == 0:
+            return _unstored_guest(claims)  # it has not written yet
+        if not user or user.token_version != claims["tv"] or not user.active:
             return None
         return user
+
+    def guest_session(self, guest: User) -> str:
+        return self.tokens.issue(guest)
 
     async def log_out(self, token: str | None) -> None:
         user = await self.authenticate(token)

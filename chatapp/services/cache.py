@@ -33,10 +33,11 @@ class Versions(Protocol):
 
 
 class LocalVersions:
-    """Counters for one worker, where every write passes through this process."""
+    """Counters for one worker, where every write passes through this process; bounded, and
+    outliving any cache entry, so a dropped counter can never be mistaken for a current one."""
 
-    def __init__(self) -> None:
-        self._counters: dict[str, int] = {}
+    def __init__(self, maxsize: int = 200_000) -> None:
+        self._counters: TTLCache[str, int] = TTLCache(maxsize, VERSION_TTL)
 
     async def current(self, keys: list[str]) -> tuple[int, ...]:
         return tuple(self._counters.get(key, 0) for key in keys)

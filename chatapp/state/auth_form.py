@@ -6,6 +6,8 @@ so passwords never pass through Reflex state; only the routes' answers come back
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
 
@@ -22,7 +24,7 @@ class AuthFormState(rx.State):
         self.pending = True
 
     @rx.event
-    def show_result(self, result: dict):
+    def show_result(self, result: Any):
         """Render the route's answer; on success the page is already navigating away."""
         if not isinstance(result, dict) or result.get("ok"):
             return

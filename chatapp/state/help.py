@@ -7,7 +7,7 @@ asked for on every page load, so an edited folder shows up without a restart.
 from __future__ import annotations
 
 from datetime import date
-from typing import TypedDict
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 import reflex as rx
@@ -15,6 +15,7 @@ import reflex as rx
 from chatapp.models import ArticleLink
 from chatapp.runtime import services
 from chatapp.services.knowledge import Article
+from chatapp.state import args
 
 MAX_QUERY_CHARS = 200  # a search box, not a document: longer text only slows ranking down
 
@@ -62,9 +63,10 @@ class HelpState(rx.State):
         self.results = [_link(a) for a in kb.search_articles(self.query)] if self.query else []
 
     @rx.event
-    def search(self, form_data: dict):
+    def search(self, form_data: Any):
         """Search by navigating to `/help?q=...`: the address is shareable and Back works."""
-        query = _query(str(form_data.get("q", "")))
+        form = args.fields(form_data, "q")
+        query = _query(args.text(form and form["q"], 10 * MAX_QUERY_CHARS) or "")
         return rx.redirect(f"/help?{urlencode({'q': query})}" if query else "/help")
 
     @rx.event

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import subprocess
 import uuid
 from collections.abc import Iterator
 from itertools import count
@@ -54,6 +57,8 @@ def app_server(database) -> Iterator[AppServer]:
         log_dir / "app.log",
     ).start()
     server.network = TcpProxy(proxy_port, server.port).start()
+    server.origin = f"http://localhost:{proxy_port}"  # where pages come from (FRONTEND_ORIGINS)
+    server.db_name = server.env["MONGODB_DB"]
     yield server
     server.stop()
 
@@ -66,8 +71,25 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def keep_screenshots(request, contexts: list[BrowserContext]) -> None:
+    """A failed test leaves what its pages showed in test-results/, for whoever reads CI's log."""
+    report = getattr(request.node, "report_call", None)
+    if report is None or not report.failed:
+        return
+    for n, page in enumerate(page for context in contexts for page in context.pages):
+        with contextlib.suppress(Exception):
+            page.screenshot(path=str(ROOT / "test-results" / f"{request.node.name}-{n}.png"))
+
+
 @pytest.fixture
-def new_context(browser: Browser, app_server: AppServer):
+def new_context(browser: Browser, app_server: AppServer, request):
     """Fresh browser contexts, each looking like a different client address to the app."""
     contexts: list[BrowserContext] = []
     errors: list[str] = []
@@ -85,6 +107,7 @@ def new_context(browser: Browser, app_server: AppServer):
         return context
 
     yield make
+    keep_screenshots(request, contexts)
     for context in contexts:
         context.close()
     assert not errors, f"browser console errors: {errors}"
@@ -148,3 +171,60 @@ def context(browser: Browser, deployment) -> Iterator[BrowserContext]:
     yield context
     context.close()
     assert not errors, f"browser console errors: {errors}"
+
+
+# --- The chat and the inbox, as a person uses them ----------------------------------------
+
+QUESTION = "How do I reset my password?"
+THREAD_URL = re.compile(r"/chat/([0-9a-f]{16})/?$")
+
+RECORD_LENGTHS = """
+() => {
+  window.__lengths = [];
+  new MutationObserver(() => {
+    const live = document.querySelector('.message-live .message-text');
+    if (live) window.__lengths.push(live.textContent.length);
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}
+"""
+
+
+def ask(page: Page, text: str) -> None:
+    page.get_by_label("Message").fill(text)
+    page.get_by_role("button", name="Send").click()
+
+
+def answers(page: Page):
+    return page.locator(".message-assistant:not(.message-live)")
+
+
+def sidebar_threads(page: Page):
+    return page.get_by_role("list", name="Conversations").get_by_role("listitem")
+
+
+def thread_id(page: Page) -> str:
+    page.wait_for_url(THREAD_URL)
+    return THREAD_URL.search(page.url).group(1)
+
+
+PASSWORD = "correct horse staple"
+
+
+def make_admin(database: dict[str, str], email: str, password: str = PASSWORD) -> str:
+    """`make admin EMAIL=... PASSWORD=...` on the database named by MONGODB_URI and MONGODB_DB;
+    what it printed."""
+    result = subprocess.run(
+        ["make", "-s", "admin", f"EMAIL={email}", f"PASSWORD={password}"], cwd=ROOT, text=True,
+        capture_output=True, timeout=120, env={**os.environ, **database})
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def open_inbox(page: Page, login: str, password: str = PASSWORD) -> None:
+    log_in(page, login, password)
+    page.wait_for_url(at("/inbox"))
+    expect(page.get_by_role("tablist", name="Views")).to_be_visible()
+
+
+def queue_row(page: Page, text: str):
+    return page.get_by_role("list", name="Conversations").get_by_role("link").filter(has_text=text)

@@ -23,6 +23,7 @@ class Deployment:
     site: str  # the origin serving the exported frontend
     api: str  # the backend's origin, baked into the export
     backend_log: Path
+    database: dict[str, str]  # MONGODB_URI and MONGODB_DB of the backend
 
 
 def make_export(api: str, site: str, dist: Path) -> float:
@@ -45,13 +46,13 @@ def deployed(database: DatabaseServer, dist: Path, name: str, make_args: list[st
     log is test-results/<name>.log."""
     LOGS.mkdir(exist_ok=True)
     site_port, api_port = free_port(), free_port()
+    db = {"MONGODB_URI": database.uri, "MONGODB_DB": f"{name}_{uuid.uuid4().hex[:8]}"}
     deployment = Deployment(site=f"http://localhost:{site_port}", api=f"http://localhost:{api_port}",
-                            backend_log=LOGS / f"{name}.log")
+                            backend_log=LOGS / f"{name}.log", database=db)
     print(f"make export: {make_export(deployment.api, deployment.site, dist):.1f} s")
     backend = Command(
         ["make", "-s", "backend", f"BACKEND_PORT={api_port}", *make_args],
-        {"MONGODB_URI": database.uri, "MONGODB_DB": f"{name}_{uuid.uuid4().hex[:8]}",
-         "JWT_SECRET": "export-" + "x" * 41, "API_URL": deployment.api,
+        {**db, "JWT_SECRET": "export-" + "x" * 41, "API_URL": deployment.api,
          "FRONTEND_ORIGINS": deployment.site, "OPEN_ROUTER": "",
          # The backend compiles the app at start: keep that out of the .web `make run` uses.
          "REFLEX_WEB_WORKDIR": str(dist / "web"), **(env or {})},

@@ -2,42 +2,19 @@
 
 from __future__ import annotations
 
-import re
+from playwright.sync_api import expect
 
-from playwright.sync_api import Page, expect
-
-from tests.e2e.conftest import at, sign_up, unique_name
-
-QUESTION = "How do I reset my password?"
-THREAD_URL = re.compile(r"/chat/([0-9a-f]{16})/?$")
-
-RECORD_LENGTHS = """
-() => {
-  window.__lengths = [];
-  new MutationObserver(() => {
-    const live = document.querySelector('.message-live .message-text');
-    if (live) window.__lengths.push(live.textContent.length);
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
-}
-"""
-
-
-def ask(page: Page, text: str) -> None:
-    page.get_by_label("Message").fill(text)
-    page.get_by_role("button", name="Send").click()
-
-
-def answers(page: Page):
-    return page.locator(".message-assistant:not(.message-live)")
-
-
-def sidebar_threads(page: Page):
-    return page.get_by_role("list", name="Conversations").get_by_role("listitem")
-
-
-def thread_id(page: Page) -> str:
-    page.wait_for_url(THREAD_URL)
-    return THREAD_URL.search(page.url).group(1)
+from tests.e2e.conftest import (
+    QUESTION,
+    RECORD_LENGTHS,
+    answers,
+    ask,
+    at,
+    sidebar_threads,
+    sign_up,
+    thread_id,
+    unique_name,
+)
 
 
 def test_answer_streams_in_and_the_thread_has_its_own_link(new_context):

@@ -16,9 +16,17 @@ import pytest
 import websocket
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import UNKNOWN_PATH, at, sign_up_from_home
+from tests.e2e.conftest import (
+    QUESTION,
+    RECORD_LENGTHS,
+    UNKNOWN_PATH,
+    answers,
+    ask,
+    at,
+    sign_up_from_home,
+    thread_id,
+)
 from tests.e2e.deployment import Deployment, deployed
-from tests.e2e.test_chat import QUESTION, RECORD_LENGTHS, answers, ask, thread_id
 
 FOREIGN = "http://evil.example"
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import sign_up, unique_name
-from tests.e2e.test_chat import answers, ask, thread_id
+from tests.e2e.conftest import answers, ask, at, sign_up, thread_id, unique_name
 
 ANSWER_TIMEOUT = 30_000
 
@@ -141,15 +140,18 @@ def test_a_database_outage_keeps_the_message_and_retry_sends_it_once(new_context
 
 ANOTHER_TABS_MESSAGE = """([alive]) => {
   const now = Date.now();
-  localStorage.setItem('helpdesk-outbox-pages', JSON.stringify({other: alive ? now + 60000 : now - 60000}));
-  localStorage.setItem('helpdesk-outbox', JSON.stringify([{id: 'f00dfeedf00dfeedf00dfeedf00dfeed',
-    text: 'How do I port my number?', chat: '', state: 'waiting', page: 'other', at: now}]));
+  const owner = document.getElementById('composer-form').dataset.owner;
+  localStorage.setItem('helpdesk-pages', JSON.stringify({other: alive ? now + 60000 : now - 60000}));
+  localStorage.setItem(`helpdesk-outbox:${owner}`, JSON.stringify([{id: 'f00dfeedf00dfeedf00dfeedf00dfeed',
+    text: 'How do I port my number?', chat: '0123456789abcdef', draft: true, state: 'waiting',
+    page: 'other', at: now, sent: true}]));
 }"""
 
 
 def test_another_open_tabs_message_is_left_to_it_until_that_tab_is_gone(new_context):
     page = new_context().new_page()
     sign_up(page, unique_name())
+    expect(page.get_by_label("Message")).to_be_visible()
     page.evaluate(ANOTHER_TABS_MESSAGE, [True])  # in flight in another tab that is still open
     page.reload()
     page.wait_for_timeout(4_000)  # several outbox checks
@@ -157,8 +159,33 @@ def test_another_open_tabs_message_is_left_to_it_until_that_tab_is_gone(new_cont
     expect(page.locator(".message-user")).to_have_count(0)
     assert page.url.rstrip("/").endswith("/chat")
 
+    expect(page.get_by_label("Message")).to_be_visible()
     page.evaluate(ANOTHER_TABS_MESSAGE, [False])  # that tab closed without hearing back
     page.reload()
     expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
     expect(user_messages(page)).to_have_text(["How do I port my number?"])
     thread_id(page)
+
+
+def test_a_message_sent_offline_in_a_new_chat_is_answered_in_the_tab_that_sent_it(
+        new_context, app_server):
+    network = app_server.network
+    page = new_context(network_cuts=True).new_page()
+    sign_up(page, unique_name())
+    expect(page.get_by_label("Message")).to_be_visible()
+    network.cut()
+    try:
+        expect(page.get_by_text("Reconnecting…")).to_be_visible(timeout=10_000)
+        ask(page, "How do I port my number?")
+        expect(pending(page)).to_contain_text("Waiting to send")
+    finally:
+        network.restore()
+    chat_id = thread_id(page)  # the new thread's address, in this same tab
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    expect(user_messages(page)).to_have_text(["How do I port my number?"])
+    expect(pending(page)).to_have_count(0)
+    expect(page.get_by_role("list", name="Conversations").get_by_role("listitem")).to_have_count(1)
+    page.reload()
+    expect(page).to_have_url(at(f"/chat/{chat_id}"))
+    expect(answers(page)).to_have_count(1, timeout=ANSWER_TIMEOUT)
+    expect(user_messages(page)).to_have_text(["How do I port my number?"])

@@ -1,9 +1,9 @@
 """Two backend workers on one port sharing Redis (`make backend WORKERS=2 REDIS_URL=...`) behind
 the static export, in real Chromium.
 
-Which worker served an HTTP request shows in its X-Served-By header; which worker serves a tab
-(its event socket) shows in the "thread opened" line that worker logs when the tab opens a
-thread, and which worker writes an answer in its "answer started" line.
+Which worker served an HTTP request shows in its X-Served-By header (an opaque worker id); which
+worker serves a tab (its event socket) shows in the "thread opened" line that worker logs when
+the tab opens a thread, and which worker writes an answer in its "answer started" line.
 """
 
 from __future__ import annotations
@@ -16,9 +16,19 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import sign_up, unique_name
+from tests.e2e.conftest import (
+    QUESTION,
+    RECORD_LENGTHS,
+    answers,
+    ask,
+    make_admin,
+    open_inbox,
+    queue_row,
+    sign_up,
+    thread_id,
+    unique_name,
+)
 from tests.e2e.deployment import Deployment, deployed
-from tests.e2e.test_chat import QUESTION, RECORD_LENGTHS, answers, ask, thread_id
 from tests.servers import RedisServer
 
 FOLLOW_UP = "How do I port my number?"
@@ -48,13 +58,13 @@ def _workers_logging(deployment: Deployment, message: str, chat_id: str) -> list
     return pids
 
 
-def _worker_of(header: str) -> int:
-    return int(header.rpartition(":")[2])
+def _worker_of(header: str) -> str:
+    return header  # an opaque id per worker
 
 
-def _one_connection_per_worker(deployment: Deployment) -> dict[int, httpx.Client]:
+def _one_connection_per_worker(deployment: Deployment) -> dict[str, httpx.Client]:
     """Keep-alive connections, one held on each worker (a connection stays where it landed)."""
-    clients: dict[int, httpx.Client] = {}
+    clients: dict[str, httpx.Client] = {}
     for _ in range(40):
         client = httpx.Client(base_url=deployment.api, headers={"Origin": deployment.site})
         worker = _worker_of(client.get("/healthz").headers["x-served-by"])
@@ -93,7 +103,7 @@ def _open(context: BrowserContext, deployment: Deployment, chat_id: str) -> tupl
     """A fresh tab on the thread, and the worker that served it."""
     tab = context.new_page()
     tab.goto(f"/chat/{chat_id}/")
-    expect(answers(tab).first).to_be_visible()
+    expect(answers(tab).first).to_be_visible(timeout=15_000)
     return tab, _workers_logging(deployment, "thread opened", chat_id)[-1]
 
 
@@ -137,3 +147,52 @@ def test_history_and_streamed_answers_are_shared_by_both_workers(context, deploy
         assert _workers_logging(deployment, "answer started", new_chat) == [worker]
         lengths = sorted(set(tab.evaluate("window.__lengths")) - {0})
         assert len(lengths) >= 3, f"worker {worker}: saw only {lengths} while streaming"
+
+
+def _stream_worker(page: Page, route: str) -> list[str]:
+    """Collects the worker id of every response to an events route the page opens."""
+    served: list[str] = []
+    page.on("response", lambda response: route in response.url
+            and served.append(response.headers.get("x-served-by", "")))
+    return served
+
+
+def test_a_customer_on_one_worker_and_an_agent_on_the_other_talk_live(browser, deployment):
+    admin = f"admin_{unique_name()}@example.com"
+    assert "is an admin" in make_admin(deployment.database, admin)
+    customer_context = browser.new_context(base_url=deployment.site)
+    agent_context = browser.new_context(base_url=deployment.site)
+    try:
+        customer = customer_context.new_page()
+        name = unique_name("cust")
+        sign_up(customer, name)
+        ask(customer, "agent please")
+        chat_id = thread_id(customer)
+        expect(customer.get_by_role("status").filter(has_text="queue")).to_be_visible(timeout=15_000)
+        for _ in range(MAX_TABS):  # the customer's stream and the agent's on different workers
+            mine = _stream_worker(customer, f"/api/conversations/{chat_id}/events")
+            customer.reload()
+            expect(customer.get_by_role("status").filter(has_text="queue")).to_be_visible()
+            agent = agent_context.new_page()
+            theirs = _stream_worker(agent, "/api/inbox/events")
+            if agent_context.cookies():  # logged in on an earlier try
+                agent.goto("/inbox")
+                expect(agent.get_by_role("tablist", name="Views")).to_be_visible(timeout=15_000)
+            else:
+                open_inbox(agent, admin)
+            if mine and theirs and mine[-1] != theirs[-1]:
+                break
+            agent.close()
+        assert mine[-1] != theirs[-1], f"{MAX_TABS} tries all landed on one worker"
+        expect(queue_row(agent, name)).to_be_visible(timeout=15_000)
+        queue_row(agent, name).click()
+        agent.get_by_role("button", name="Claim").click()
+        expect(customer.get_by_text(re.compile("from Support joined"))).to_be_visible(timeout=15_000)
+        agent.get_by_label("Reply").fill("Hello from the other worker.")
+        agent.get_by_role("button", name="Send reply").click()
+        expect(customer.locator(".message-agent")).to_contain_text("other worker", timeout=15_000)
+        ask(customer, "Thanks, and hello back")
+        expect(agent.locator(".message-user").last).to_contain_text("hello back", timeout=15_000)
+    finally:
+        customer_context.close()
+        agent_context.close()

@@ -30,7 +30,7 @@ def accounts(store):
 async def test_twenty_concurrent_signups_of_one_name_create_exactly_one_account(accounts, store):
     async def attempt(n: int):
         try:
-            await accounts.sign_up("Racer", f"racer{n}@example.com", "correct horse")
+            await accounts.sign_up("Racer", f"racer{n}@example.com", "correct horse", f"10.0.0.{n}")
         except SignupRejected as rejected:
             return rejected.errors
         return "created"
@@ -44,7 +44,7 @@ async def test_twenty_concurrent_signups_of_one_name_create_exactly_one_account(
 
 async def test_concurrent_signups_with_one_email_in_different_case(accounts, store):
     results = await asyncio.gather(
-        *(accounts.sign_up(f"user{n}", email, "correct horse")
+        *(accounts.sign_up(f"user{n}", email, "correct horse", f"10.0.1.{n}")
           for n, email in enumerate(["same@example.com", "SAME@example.com", "Same@Example.COM"] * 2)),
         return_exceptions=True,
     )
@@ -55,13 +55,13 @@ async def test_concurrent_signups_with_one_email_in_different_case(accounts, sto
 
 
 async def test_the_password_is_stored_only_as_a_hash(accounts, store):
-    await accounts.sign_up("hashme", "hash@example.com", "correct horse")
+    await accounts.sign_up("hashme", "hash@example.com", "correct horse", "10.0.2.1")
     doc = await store.db["users"].find_one({"username_key": "hashme"})
     assert doc["password_hash"].startswith("$argon2") and "correct horse" not in str(doc)
 
 
 async def test_log_out_revokes_tokens_in_the_database(accounts):
-    _, token = await accounts.sign_up("leaver", "leaver@example.com", "correct horse")
+    _, token = await accounts.sign_up("leaver", "leaver@example.com", "correct horse", "10.0.2.2")
     assert await accounts.authenticate(token)
     await accounts.log_out(token)
     assert await accounts.authenticate(token) is None
@@ -83,7 +83,7 @@ async def test_unique_indexes_survive_a_database_restart(tmp_path):
         accounts = Accounts(store.users, TokenCodec("k" * 48, timedelta(hours=1)),
                             MemoryRateLimiter())
         with pytest.raises(SignupRejected) as taken:
-            await accounts.sign_up("KEEPER", "new@example.com", "correct horse")
+            await accounts.sign_up("KEEPER", "new@example.com", "correct horse", "10.0.2.3")
         assert "username" in taken.value.errors
         store.close()
     finally:

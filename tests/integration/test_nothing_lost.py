@@ -1,188 +1,185 @@
-"""Nothing lost, against the real database server: replays, queued questions, provider faults,
-a database that stops answering, and the live route a reconnecting page resumes."""
+"""Nothing lost, against the real database server: questions in a row, provider faults, a
+database that stops answering, shutdown, double starts, checkpoints, interrupted answers and Stop."""
 
 from __future__ import annotations
 
 import asyncio
-import gzip
-import json
-import uuid
+import time
+from datetime import timedelta
 
 import pytest
+from bson import ObjectId
 
-from chatapp.live import _events, _gzip
-from chatapp.services.chat import STORE_DOWN, SendRejected
-from chatapp.services.llm.openrouter import OpenRouterProvider, make_client
-from chatapp.services.store import Store
-from chatapp.services.threads import Threads
-from tests.fakes.fake_openrouter import FakeOpenRouter, cut, hang, midstream_error, status
-from tests.integration.test_chat_turns import make_chat
+from chatapp.models import AGENT
+from chatapp.services.assistant import INTERRUPTED
+from chatapp.services.conversations import STORE_DOWN, SendRejected
+from chatapp.services.llm.openrouter import BUSY
+from chatapp.services.llm.openrouter import INTERRUPTED as BROKE_OFF
+from chatapp.services.store import Store, now
+from chatapp.services.threads import WRITING, Threads
+from tests.fakes.fake_openrouter import cut, hang, midstream_error, status
+from tests.integration.conftest import ANSWER, QUESTION, asked, eventually, wire
 from tests.servers import DatabaseServer
 
-QUESTION = "How do I reset my password?"
+IN_A_ROW = [QUESTION, "How do I port my number?", "What plans do you offer?"]
 
 
-@pytest.fixture(scope="module")
-def fake():
-    with FakeOpenRouter(text="Reset it from the sign-in page. " * 10, chunk_size=8, delay=0.002) as server:
-        yield server
+async def writing(worker, question):
+    """The answer's copy in the database once it holds some text and is still being written."""
+    async def kept():
+        answer = await worker.threads.answer_to(question.owner, question.client_id)
+        return answer if answer and answer.status == WRITING and answer.content else None
+    return await eventually(kept, 10, "a checkpoint of the answer")
 
 
-def provider(fake, budget=3.0):
-    return OpenRouterProvider(api_key="k", base_url=fake.base_url, models=("model/a",),
-                              client=make_client(read_timeout=1), total_budget=budget,
-                              max_retry_after=0.2)
-
-
-async def test_a_replay_stores_nothing_new_and_starts_no_second_answer(threads):
-    chat = make_chat(threads)
-    thread, question, created = await chat.ask("o1", None, QUESTION, "cid-1")
-    await chat.complete(question)
-    again_thread, again, created_again = await chat.ask("o1", None, QUESTION, "cid-1")
-    assert created and not created_again
-    assert (again_thread.id, again.id) == (thread.id, question.id)
-    assert await chat.answered(again)
-    assert len(await threads.list("o1")) == 1
-    assert [m.role for m in await threads.messages("o1", thread.id)] == ["user", "assistant"]
-
-
-async def test_questions_sent_in_a_row_are_answered_in_order_each_once(threads):
-    chat = make_chat(threads)
-    thread, first, _ = await chat.ask("o2", None, QUESTION, "q1")
-    await chat.start(first)
-    later = []
-    for number, text in enumerate(["How do I port my number?", "What plans do you offer?"], 2):
-        _, question, _ = await chat.ask("o2", thread.id, text, f"q{number}")
-        await chat.start(question)
-        later.append(question)
-    assert await chat.busy("o2", thread.id)
-    while await chat.busy("o2", thread.id):
-        await (await chat.running("o2", thread.id)).saved.wait()
-    stored = await threads.messages("o2", thread.id)
+async def test_questions_sent_in_a_row_are_answered_in_order_each_once_under_its_question(
+        workers, model, fake):
+    fake.delay = 0.01
+    worker = workers(provider=model(("model/a",)))
+    ann = await worker.person("ann")
+    thread, *_ = await worker.ask(ann, IN_A_ROW[0], client_id="q0")
+    for number, text in enumerate(IN_A_ROW[1:], 1):
+        await worker.ask(ann, text, chat_id=thread.id, client_id=f"q{number}")
+    assert worker.assistant.busy(thread.id)
+    await eventually(lambda: not worker.assistant.busy(thread.id), 15, "the three answers")
+    stored = await worker.threads.messages(ann.id, thread.id)
     assert [(m.role, m.client_id) for m in stored] == [
-        ("user", "q1"), ("assistant", "q1:answer"), ("user", "q2"), ("assistant", "q2:answer"),
-        ("user", "q3"), ("assistant", "q3:answer")]
-    assert [m.id for m in await chat.cache.history("o2", thread.id)] == [m.id for m in stored]
+        ("user", "q0"), ("assistant", "q0:answer"), ("user", "q1"), ("assistant", "q1:answer"),
+        ("user", "q2"), ("assistant", "q2:answer")]
+    assert all(m.content == ANSWER and m.status == "complete" for m in stored if m.role == "assistant")
+    assert [m.id for m in await worker.cache.history(ann.id, thread.id)] == [m.id for m in stored]
+    # each answer was asked for once, in order, with only the turns that came before it
+    assert [asked(request["messages"][-1]["content"]) for request in fake.requests] == IN_A_ROW
+    for number, request in enumerate(fake.requests):
+        earlier = [m["content"] for m in request["messages"] if m["role"] == "user"][:-1]
+        assert earlier == IN_A_ROW[:number], f"answer {number} was sent later questions"
 
 
-@pytest.mark.parametrize("behaviour, status_kept", [
-    (status(429, retry_after=0.1), None),
-    (status(500), None),
-    (hang(5), None),
-    (midstream_error(after_chars=40), "failed"),
-    (cut(after_chars=40), "failed"),
-])
-async def test_provider_faults_keep_the_question_and_store_no_made_up_text(
-        threads, fake, behaviour, status_kept):
-    fake.script("model/a", behaviour)  # one model, tried once
-    chat = make_chat(threads, provider(fake))
-    owner = f"o-{uuid.uuid4().hex[:6]}"
-    thread, question, _ = await chat.ask(owner, None, QUESTION, "f1")
-    answer = await asyncio.wait_for(chat.complete(question), 10)
-    assert answer.error
-    stored = await threads.messages(owner, thread.id)
-    assert stored[0].content == QUESTION
-    if status_kept is None:
-        assert len(stored) == 1
-    else:  # what the model really wrote before the fault, marked as interrupted
-        assert stored[1].status == status_kept and fake.text.startswith(stored[1].content)
+@pytest.mark.parametrize("fault, kept, error", [
+    (status(429, retry_after=0.1), "", BUSY),
+    (status(500), "", BUSY),
+    (hang(5), "", BUSY),
+    (hang(5, after_chars=40), ANSWER[:40], BROKE_OFF),
+    (midstream_error(after_chars=40), ANSWER[:40], BROKE_OFF),
+    (cut(after_chars=40), ANSWER[:40], BROKE_OFF),
+], ids=["429", "500", "hang", "hang-after-text", "midstream-error", "cut"])
+async def test_provider_faults_keep_the_question_and_store_only_what_the_model_wrote(
+        workers, model, fake, fault, kept, error):
+    fake.script("model/a", fault)  # one model, tried once
+    worker = workers(provider=model(("model/a",), budget=3, read_timeout=1))
+    ann = await worker.person("ann")
+    thread, question, _ = await worker.ask(ann, QUESTION)
+    await worker.answered(question)
+    stored = await worker.threads.messages(ann.id, thread.id)
+    assert [(m.role, m.content) for m in stored] == [("user", QUESTION), ("assistant", kept)]
+    assert (stored[1].status, stored[1].error) == ("failed", error)
 
 
-async def test_a_database_that_stops_answering_refuses_the_message_clearly():
+async def test_a_database_that_stops_answering_refuses_messages_with_the_store_down_sentence():
     server = DatabaseServer().start()
     store = Store(server.uri, "down", timeout_ms=500)
-    threads = Threads(store.db)
-    await threads.ensure_indexes()
-    chat = make_chat(threads)
-    server.stop()
     try:
-        with pytest.raises(SendRejected, match="could not be saved") as refused:
-            await chat.ask("o3", None, QUESTION, "d1")
+        await Threads(store.db).ensure_indexes()
+        worker = wire(store)
+        ann, alex = await worker.person("ann"), await worker.person("alex", AGENT)
+        thread, question, _ = await worker.ask(ann, QUESTION)
+        await worker.answered(question)
+        server.stop()
+        with pytest.raises(SendRejected) as refused:
+            await worker.ask(ann, "Are you there?", chat_id=thread.id)
         assert str(refused.value) == STORE_DOWN
+        with pytest.raises(SendRejected) as refused_reply:
+            await worker.conversations.reply(alex, thread.id, "I am here.", "r1")
+        assert str(refused_reply.value) == STORE_DOWN
+        await worker.assistant.drain(1)
     finally:
         store.close()
+        server.stop()
 
 
-async def test_the_live_route_resumes_from_the_offset_a_reconnecting_page_reports(threads):
-    chat = make_chat(threads)
-    thread, question, _ = await chat.ask("o4", None, QUESTION, "l1")
-    await chat.start(question)
-    answer = await chat.running("o4", thread.id)
-    first = [event async for event in _take(_events(answer, 0), 2)]
-    resumed_at = int(first[1].split("id: ")[1].split("\n")[0])
-    rest = [event async for event in _events(answer, resumed_at)]
-    assert rest[-1].startswith("event: done")
-    text = "".join(_data(e) for e in first + rest if e.startswith("id: "))
-    assert text == answer.text and answer.message.content == text
-
-
-async def test_the_live_route_is_gzipped_as_it_goes(threads):
-    chat = make_chat(threads)
-    thread, question, _ = await chat.ask("o5", None, QUESTION, "g1")
-    await chat.start(question)
-    body = b"".join([part async for part in _gzip(_events(await chat.running("o5", thread.id), 0))])
-    plain = gzip.decompress(body).decode()
-    assert plain.startswith("retry: 1000") and plain.rstrip().endswith('data: {"error": ""}')
-
-
-async def _take(events, count):
-    async for event in events:
-        yield event
-        count -= 1
-        if count == 0:
-            return
-
-
-def _data(event: str) -> str:
-    return json.loads(event.split("data: ", 1)[1])
-
-
-
-async def test_shutdown_lets_answers_finish_within_the_grace_then_keeps_the_rest_as_interrupted(
-        threads, fake):
-    chat = make_chat(threads, provider(fake, budget=10))
-    fake.delay = 0.05  # 40 chunks: about 2 s
-    try:
-        quick_thread, quick, _ = await chat.ask("o6", None, "Hello, a quick one?", "s1")
-        slow_thread, slow, _ = await chat.ask("o6", None, QUESTION, "s2")
-        await chat.start(quick)
-        await chat.drain(5)
-        assert (await threads.messages("o6", quick_thread.id))[-1].status == "complete"
-
-        chat.closing = False
-        await chat.start(slow)
-        await asyncio.sleep(0.5)
-        await chat.drain(0.1)
-    finally:
-        fake.delay = 0.002
-    kept = (await threads.messages("o6", slow_thread.id))[-1]
-    assert kept.role == "assistant" and kept.status == "failed"
-    assert kept.content and fake.text.startswith(kept.content) and kept.content != fake.text
+async def test_shutdown_lets_answers_finish_within_the_grace_and_keeps_the_rest_as_interrupted(
+        workers, model, fake):
+    worker = workers(provider=model(("model/a",), budget=10, read_timeout=5))
+    ann = await worker.person("ann")
+    fake.delay = 0.2  # 40 chunks: about 8 s
+    _, slow, _ = await worker.ask(ann, QUESTION)
+    await writing(worker, slow)
+    fake.delay = 0.02  # about 1 s
+    quick_chat, quick, _ = await worker.ask(ann, QUESTION)
+    await writing(worker, quick)
+    assert worker.assistant.busy(quick_chat.id)
+    started = time.monotonic()
+    await worker.assistant.drain(2)
+    assert time.monotonic() - started < 3
+    finished = await worker.threads.answer_to(ann.id, quick.client_id)
+    assert (finished.status, finished.content) == ("complete", ANSWER)
+    cut_off = await worker.threads.answer_to(ann.id, slow.client_id)
+    assert (cut_off.status, cut_off.error) == ("failed", INTERRUPTED)
+    assert cut_off.content and ANSWER.startswith(cut_off.content) and cut_off.content != ANSWER
     with pytest.raises(SendRejected, match="restarting"):
-        await chat.ask("o6", slow_thread.id, "Anyone there?", "s3")
+        await worker.ask(ann, "Anyone there?")
 
 
-async def test_a_stream_opened_with_the_question_gets_its_answer_once_it_starts(threads):
-    chat = make_chat(threads)
-    thread, question, _ = await chat.ask("o7", None, QUESTION, "early-1")
-    waiting = asyncio.create_task(chat.answer_for("o7", "early-1", 5))
-    await asyncio.sleep(0.05)
-    assert not waiting.done()  # asked before the answer exists: it waits
-    await chat.start(question)
-    answer = await asyncio.wait_for(waiting, 2)
-    assert answer is await chat.running("o7", thread.id)
-    assert await chat.answer_for("intruder", "early-1", 0.2) is None  # another user's id: never
-    await answer.saved.wait()
+async def test_a_question_started_twice_at_once_on_two_workers_is_answered_once(
+        workers, model, fake):
+    one, two = workers(provider=model()), workers(provider=model())
+    ann = await one.person("ann")
+    thread = await one.threads.create(ann.id, QUESTION)
+    question, _ = await one.threads.add_message(ann.id, thread.id, "user", QUESTION,
+                                                client_id="twice", status="sent")
+    await asyncio.gather(one.assistant.start(question), one.assistant.start(question),
+                         two.assistant.start(question))
+    answer = await one.answered(question)
+    assert answer.content == ANSWER and len(fake.requests) == 1
+    assert [m.role for m in await one.threads.messages(ann.id, thread.id)] == ["user", "assistant"]
 
 
-async def test_a_question_started_twice_at_once_is_answered_once(threads, fake):
-    """Two tabs can replay the same question before either has started its answer."""
-    chat = make_chat(threads, provider(fake))
-    thread, question, _ = await chat.ask("o8", None, QUESTION, "twice-1")
-    calls = len(fake.requests)
-    await chat.start(question)
-    await chat.start(question)
-    await (await chat.running("o8", thread.id)).saved.wait()
-    assert not await chat.busy("o8", thread.id)
-    assert len(fake.requests) - calls == 1
-    assert [m.role for m in await threads.messages("o8", thread.id)] == ["user", "assistant"]
+async def test_an_answer_being_written_is_kept_in_the_database_as_it_grows(workers, model, fake):
+    fake.delay = 0.06  # 40 chunks: about 2.5 s
+    worker = workers(provider=model(("model/a",), read_timeout=5))
+    ann = await worker.person("ann")
+    _, question, _ = await worker.ask(ann, QUESTION)
+    first = await writing(worker, question)
+
+    async def grown():
+        answer = await worker.threads.answer_to(ann.id, question.client_id)
+        return answer.status == WRITING and len(answer.content) > len(first.content)
+    await eventually(grown, 5, "a second, longer checkpoint before the end")
+    assert ANSWER.startswith(first.content) and len(first.content) < len(ANSWER)
+    assert (await worker.answered(question)).content == ANSWER
+
+
+async def test_an_answer_whose_writer_went_away_reads_as_failed_and_retry_answers_it_again(
+        worker, store):
+    ann = await worker.person("ann")
+    thread = await worker.threads.create(ann.id, QUESTION)
+    question, _ = await worker.threads.add_message(ann.id, thread.id, "user", QUESTION,
+                                                   client_id="q", status="sent")
+    lost, _ = await worker.threads.add_message(ann.id, thread.id, "assistant", "",
+                                               client_id="q:answer", status=WRITING)
+    await worker.threads.write_answer(lost.id, "To reset your pass", "0")
+    assert (await worker.threads.answer_to(ann.id, "q")).status == WRITING  # its lease holds
+    expired = int((now() - timedelta(seconds=1)).timestamp() * 1000)  # the worker died: no renewal
+    await store.db["messages"].update_one({"_id": ObjectId(lost.id)}, {"$set": {"lease_until": expired}})
+    interrupted = await worker.threads.answer_to(ann.id, "q")
+    assert (interrupted.status, interrupted.content) == ("failed", "To reset your pass")
+    assert worker.feed.rows([interrupted])[0]["status"] == "failed"
+
+    await worker.conversations.retry(ann, thread.id)
+    answer = await worker.answered(question)
+    assert answer.id == lost.id and answer.status == "complete" and "password" in answer.content.lower()
+    assert [m.role for m in await worker.threads.messages(ann.id, thread.id)] == ["user", "assistant"]
+    await worker.conversations.retry(ann, thread.id)  # a complete answer is left alone
+    assert (await worker.threads.answer_to(ann.id, "q")).id == answer.id
+
+
+async def test_stop_keeps_the_partial_answer_marked_stopped(workers, model, fake):
+    fake.delay = 0.05
+    worker = workers(provider=model(("model/a",), read_timeout=5))
+    ann = await worker.person("ann")
+    thread, question, _ = await worker.ask(ann, QUESTION)
+    await writing(worker, question)
+    await worker.conversations.stop(ann, thread.id)
+    answer = await worker.answered(question, within=2)
+    assert answer.status == "stopped" and not answer.error
+    assert answer.content and ANSWER.startswith(answer.content) and len(answer.content) < len(ANSWER)

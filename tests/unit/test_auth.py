@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -14,6 +15,7 @@ from chatapp.services.auth import (
     LoginRefused,
     SignupRejected,
     TokenCodec,
+    TooManySignups,
     hash_password,
     validate_signup,
     verify_password,
@@ -172,7 +174,7 @@ def accounts(clock):
 
 
 async def test_sign_up_then_log_in_by_name_or_email(accounts):
-    user, token = await accounts.sign_up(" ada ", "Ada@Example.com", "correct horse")
+    user, token = await accounts.sign_up(" ada ", "Ada@Example.com", "correct horse", "10.8.0.1")
     assert user.username == "ada"
     assert (await accounts.authenticate(token)).id == user.id
     for login in ("ada", "ADA", "ada@example.com"):
@@ -181,17 +183,17 @@ async def test_sign_up_then_log_in_by_name_or_email(accounts):
 
 
 async def test_duplicates_are_refused_without_regard_to_case(accounts):
-    await accounts.sign_up("ada", "ada@example.com", "correct horse")
+    await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
     with pytest.raises(SignupRejected) as taken:
-        await accounts.sign_up("ADA", "other@example.com", "correct horse")
+        await accounts.sign_up("ADA", "other@example.com", "correct horse", "10.8.0.1")
     assert "username" in taken.value.errors
     with pytest.raises(SignupRejected) as exists:
-        await accounts.sign_up("grace", "ADA@example.com", "correct horse")
+        await accounts.sign_up("grace", "ADA@example.com", "correct horse", "10.8.0.1")
     assert "email" in exists.value.errors
 
 
 async def test_wrong_password_and_unknown_user_get_the_same_message(accounts):
-    await accounts.sign_up("ada", "ada@example.com", "correct horse")
+    await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
     with pytest.raises(LoginRefused) as wrong:
         await accounts.log_in("ada", "wrong password", "10.0.0.1")
     with pytest.raises(LoginRefused) as unknown:
@@ -200,7 +202,7 @@ async def test_wrong_password_and_unknown_user_get_the_same_message(accounts):
 
 
 async def test_five_failures_lock_the_account_even_with_the_right_password(accounts, clock):
-    await accounts.sign_up("ada", "ada@example.com", "correct horse")
+    await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
     for attempt in range(5):
         with pytest.raises(LoginRefused):
             await accounts.log_in("ada", f"guess {attempt}", f"10.0.0.{attempt}")
@@ -214,8 +216,8 @@ async def test_five_failures_lock_the_account_even_with_the_right_password(accou
 
 
 async def test_five_failures_from_one_address_lock_that_address(accounts):
-    await accounts.sign_up("ada", "ada@example.com", "correct horse")
-    await accounts.sign_up("grace", "grace@example.com", "correct horse")
+    await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
+    await accounts.sign_up("grace", "grace@example.com", "correct horse", "10.8.0.1")
     for attempt in range(5):
         with pytest.raises(LoginRefused):
             await accounts.log_in(f"stranger{attempt}", "guess", "10.6.6.6")
@@ -228,10 +230,47 @@ async def test_five_failures_from_one_address_lock_that_address(accounts):
 
 
 async def test_log_out_revokes_copied_tokens(accounts):
-    _, first = await accounts.sign_up("ada", "ada@example.com", "correct horse")
+    _, first = await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
     _, second = await accounts.log_in("ada", "correct horse", "10.0.0.1")
     await accounts.log_out(first)
     assert await accounts.authenticate(first) is None
     assert await accounts.authenticate(second) is None
     _, fresh = await accounts.log_in("ada", "correct horse", "10.0.0.1")
     assert (await accounts.authenticate(fresh)).username == "ada"
+
+
+async def test_parallel_guesses_verify_at_most_the_limit_of_passwords(accounts):
+    """40 log-ins at once, 39 wrong then the right one: before, every request in flight passed
+    the check and the right password got in; now at most 5 passwords are ever verified."""
+    await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
+    guesses = [f"guess {n}" for n in range(39)] + ["correct horse"]
+    results = await asyncio.gather(*(accounts.log_in("ada", guess, f"10.1.{n}.1")
+                                     for n, guess in enumerate(guesses)), return_exceptions=True)
+    verified = [r for r in results if not isinstance(r, LoginRefused) or str(r) == BAD_LOGIN]
+    locked = [r for r in results if isinstance(r, LoginRefused) and r.retry_after > 0]
+    assert len(verified) <= 5 and len(locked) >= 35
+    with pytest.raises(LoginRefused) as still_locked:
+        await accounts.log_in("ada", "correct horse", "10.9.9.9")
+    assert still_locked.value.retry_after > 0
+
+
+async def test_username_and_email_share_one_counter(accounts):
+    await accounts.sign_up("ada", "ada@example.com", "correct horse", "10.8.0.1")
+    for attempt, login in enumerate(["ada", "ADA@example.com", "ada", "ada@EXAMPLE.com", "Ada"]):
+        with pytest.raises(LoginRefused) as wrong:
+            await accounts.log_in(login, "guess", f"10.2.0.{attempt}")
+        assert str(wrong.value) == BAD_LOGIN
+    with pytest.raises(LoginRefused) as locked:
+        await accounts.log_in("ada@example.com", "correct horse", "10.2.9.9")
+    assert locked.value.retry_after > 0
+
+
+async def test_sign_ups_from_one_address_are_limited_per_hour(accounts, clock):
+    for n in range(10):
+        await accounts.sign_up(f"user{n}", f"user{n}@example.com", "correct horse", "10.7.7.7")
+    with pytest.raises(TooManySignups) as limited:
+        await accounts.sign_up("user10", "user10@example.com", "correct horse", "10.7.7.7")
+    assert limited.value.retry_after > 0 and "Try again in" in str(limited.value)
+    await accounts.sign_up("other", "other@example.com", "correct horse", "10.7.7.8")
+    clock.now += 3601
+    await accounts.sign_up("user10", "user10@example.com", "correct horse", "10.7.7.7")

@@ -93,3 +93,49 @@ def test_the_start_up_summary_names_no_secret():
     assert "db1:27017,db2:27017" in summary and "built-in" not in summary
     for private in (SECRET, "sk-or-key-123456", "db-pass-987", "admin"):
         assert private not in summary
+
+
+COOKIE_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI2NGIifQ.c2lnbmF0dXJlLXRoYXQtd3JhcHM"
+MESSAGE = "my private question about invoice 4711"
+
+
+def reflex_event_line() -> str:
+    """What Reflex logs for an event it could not process: the whole event, router data included."""
+    from reflex_base.event import Event
+
+    event = Event(name="state.chat_state.no_such_event",
+                  router_data={"pathname": "/chat", "headers": {
+                      "cookie": f"helpdesk_session={COOKIE_TOKEN}; theme=dark", "origin": "http://x"}},
+                  payload={"message": {"text": MESSAGE, "client_id": "abc"}})
+    return f"Error processing event queue entry for {event} [txid=1]:"
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_a_library_logging_a_failed_event_leaks_neither_cookie_nor_message(lines, log_format):
+    read = lines(log_format)
+    reflex = logging.getLogger("reflex_base.event.processor.event_processor")
+    try:
+        raise KeyError(f"no handler; payload={{'message': {MESSAGE!r}}}")
+    except KeyError:
+        reflex.exception(reflex_event_line())
+    logging.getLogger("reflex_base.event").warning(
+        "Error transforming event argument 'count' with value %r and type hint 'int'", MESSAGE)
+    output = "\n".join(read())
+    assert "no_such_event" in output and "count" in output  # the lines are there, without the secrets
+    for private in (COOKIE_TOKEN, COOKIE_TOKEN.split(".")[1], MESSAGE, "invoice 4711"):
+        assert private not in output
+
+
+def test_reflex_keeps_no_handler_of_its_own_once_configured(lines):
+    lines("json")
+    reflex = logging.getLogger("reflex")
+    assert reflex.handlers == [] and reflex.propagate
+
+
+def test_header_values_are_masked_in_every_shape():
+    scrub = logs.Scrubber()
+    for text in (f"Cookie: helpdesk_session={COOKIE_TOKEN[:20]}",
+                 f"{{'authorization': 'Bearer abc{MESSAGE}'}}", f'{{"set-cookie": "a={MESSAGE}"}}',
+                 f"cookie='{MESSAGE}'"):
+        assert MESSAGE not in scrub(text) and COOKIE_TOKEN[:20] not in scrub(text)
+    assert scrub("headers=[(b'cookie', b'x')] and more") == f"headers={logs.MASK} and more"

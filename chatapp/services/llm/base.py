@@ -1,4 +1,5 @@
-"""The one interface every answer source implements, so states never care who is answering."""
+"""The one interface every answer source implements (OpenRouter, the built-in responder), so
+the assistant never cares who is answering."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Sequence
-from typing import NamedTuple, Protocol, TypedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from chatapp.services.knowledge import Retrieval
 
 
 class ChatTurn(TypedDict):
@@ -35,12 +40,22 @@ class LLMStreamError(LLMError):
     """An answer started but broke off (mid-stream error event or dropped connection)."""
 
 
+@dataclass(frozen=True)
+class Question:
+    """What an answer is written for: the customer's question, the turns before it (oldest
+    first) and the help-centre passages retrieved for it."""
+
+    text: str
+    history: Sequence[ChatTurn]
+    retrieval: Retrieval
+
+
 class Provider(Protocol):
-    """Streams an answer for a conversation as an async iterator of deltas."""
+    """Streams an answer to a question as an async iterator of deltas."""
 
     name: str
 
-    def stream_reply(self, messages: Sequence[ChatTurn]) -> AsyncIterator[Delta]: ...
+    def answer(self, question: Question) -> AsyncIterator[Delta]: ...
 
 
 async def paced(deltas: AsyncIterator[Delta], pause: float = 0.04) -> AsyncIterator[Delta]:

@@ -1,7 +1,8 @@
 """The built-in responder: answers from the knowledge base when no OpenRouter key is configured.
 
-It streams its answer in small pieces at a reading pace, through the same path a model's answer
-takes, so the product behaves the same with or without a key.
+It is a provider like OpenRouter's, streaming its answer in small pieces at a reading pace
+through the same path a model's answer takes, so the product behaves the same with or without
+a key.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 
-from chatapp.services.knowledge import Retrieval, compose_answer
-from chatapp.services.llm.base import Delta
+from chatapp.services.knowledge import compose_answer
+from chatapp.services.llm.base import Delta, Question
 
 MODEL_NAME = "helpdesk/knowledge-base"
 _PIECES = re.compile(r"\S+\s*")
@@ -30,5 +31,5 @@ class LocalResponder:
             yield Delta("".join(words[start : start + self.words_per_piece]), MODEL_NAME)
             await asyncio.sleep(self.pause)
 
-    def stream_answer(self, question: str, retrieval: Retrieval) -> AsyncIterator[Delta]:
-        return self.stream_text(compose_answer(question, retrieval))
+    def answer(self, question: Question) -> AsyncIterator[Delta]:
+        return self.stream_text(compose_answer(question.text, question.retrieval))

@@ -23,7 +23,9 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, aconnect_sse
 
-from .base import ChatTurn, Delta, LLMStreamError, LLMUnavailable
+from chatapp.services.prompts import build_messages
+
+from .base import ChatTurn, Delta, LLMStreamError, LLMUnavailable, Question, paced
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +95,12 @@ class OpenRouterProvider:
         self._total_budget = total_budget
         self._max_retry_after = max_retry_after
         self._requests = itertools.count()  # no await between read and increment: asyncio-safe
+
+    def answer(self, question: Question) -> AsyncIterator[Delta]:
+        """The answer to a customer's question, from the passages retrieved for it; provider
+        reads are paced so several chunks share one socket read (see `paced`)."""
+        return paced(self.stream_reply(build_messages(question.text, question.history,
+                                                      question.retrieval)))
 
     async def stream_reply(self, messages: Sequence[ChatTurn]) -> AsyncIterator[Delta]:
         """Yield the answer of the first model that starts one; see the module docstring."""

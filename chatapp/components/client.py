@@ -1,0 +1,73 @@
+"""The React side of conversations, wrapped for Python: props in, event handlers out.
+
+`conversation.jsx` (beside this file) reads a conversation's one stream of events and renders
+it; `inbox.jsx` reads the team's queue; `markdown_stream.jsx` renders chat text (raw HTML shown
+as text, never run). They are registered from this module so they sit side by side in the build.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex.event import no_args_event_spec, passthrough_event_spec
+
+_CONVERSATION = rx.asset("conversation.jsx", shared=True).importable_path
+_INBOX = rx.asset("inbox.jsx", shared=True).importable_path
+rx.asset("markdown_stream.jsx", shared=True)  # imported by conversation.jsx
+
+
+class _Client(rx.Component):
+    library = _CONVERSATION
+    lib_dependencies: list[str] = ["react-markdown@10.1.0", "remark-gfm@4.0.1"]
+
+
+class ConversationView(_Client):
+    """The conversation's messages and state; `src` is its events route ("" for none yet)."""
+
+    tag = "ConversationView"
+    src: rx.Var[str]
+    chat_id: rx.Var[str]
+    draft: rx.Var[bool]  # a new chat: named by the page, stored with its first message
+    path: rx.Var[str]  # the page's address once the conversation exists
+    viewer: rx.Var[str]  # "customer" or "agent": whose messages are "mine"
+    owner: rx.Var[str]  # the outbox key of the signed-in user
+    ready: rx.Var[bool]
+    on_retry: rx.EventHandler[no_args_event_spec]
+    on_talk: rx.EventHandler[no_args_event_spec]
+
+
+class Composer(_Client):
+    """The composer and its outbox; `on_send` gets {client_id, chat_id, text}."""
+
+    tag = "Composer"
+    chat_id: rx.Var[str]
+    draft: rx.Var[bool]
+    owner: rx.Var[str]
+    ready: rx.Var[bool]
+    refused: rx.Var[list[dict[str, str]]]  # [{client_id, reason}] the server would not store
+    label: rx.Var[str]
+    send_label: rx.Var[str]
+    placeholder: rx.Var[str]
+    viewer: rx.Var[str]
+    suggestion: rx.Var[dict[str, str]]  # {text, nonce}: put a drafted reply in the text area
+    on_send: rx.EventHandler[passthrough_event_spec(dict)]
+    on_stop: rx.EventHandler[no_args_event_spec]
+    on_talk: rx.EventHandler[no_args_event_spec]
+    on_unsent: rx.EventHandler[passthrough_event_spec(int)]
+
+
+class Queue(rx.Component):
+    """The team's queue and presence; `on_change` gets the open conversation's new row."""
+
+    library = _INBOX
+    tag = "Queue"
+    src: rx.Var[str]
+    me: rx.Var[str]
+    selected: rx.Var[str]
+    query: rx.Var[str]
+    results: rx.Var[list[dict]]
+    on_change: rx.EventHandler[passthrough_event_spec(dict)]
+
+
+conversation_view = ConversationView.create
+composer = Composer.create
+queue = Queue.create

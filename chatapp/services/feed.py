@@ -1,0 +1,79 @@
+"""What pages are told about conversations, in one shape: the rows of messages, conversations
+and queue entries, written to the event log (services/events.py) as things happen, and read
+back whole by the stream route when a page starts watching.
+
+Services call `Feed` after they changed the record (MongoDB), never before, so an event never
+announces something a reader could not also find by reading the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chatapp.models import Message, Thread
+from chatapp.services.events import TEAM, EventLog
+from chatapp.services.knowledge import KnowledgeBase, cited_articles
+
+Row = dict[str, Any]
+
+
+def _ms(when: datetime | None) -> int | None:
+    return int(when.timestamp() * 1000) if when else None
+
+
+def message_row(message: Message, kb: KnowledgeBase | None) -> Row:
+    sources = cited_articles(kb, message.sources) if kb and message.sources else []
+    return {"id": message.id, "role": message.role, "content": message.content,
+            "status": message.status, "author": message.author, "client_id": message.client_id,
+            "declined": message.declined, "error": message.error, "at": _ms(message.created_at),
+            "sources": [{"slug": slug, "title": title} for slug, title in sources]}
+
+
+def conversation_row(thread: Thread) -> Row:
+    """The conversation's state as the customer's and the agent's pages show it."""
+    return {"id": thread.id, "status": thread.status, "title": thread.title,
+            "assignee_name": thread.assignee_name, "notice": thread.notice}
+
+
+def queue_row(thread: Thread) -> Row:
+    """A conversation as one line of the team's queue."""
+    return {"id": thread.id, "status": thread.status, "title": thread.title,
+            "customer": thread.customer_name, "email": thread.customer_email,
+            "preview": thread.preview, "updated": _ms(thread.updated_at),
+            "waiting_since": _ms(thread.waiting_since), "assignee": thread.assignee,
+            "assignee_name": thread.assignee_name, "unread": thread.team_unread}
+
+
+class Feed:
+    def __init__(self, log: EventLog, knowledge: Callable[[], KnowledgeBase]) -> None:
+        self.log = log
+        self.knowledge = knowledge
+
+    def rows(self, messages: list[Message]) -> list[Row]:
+        kb = self.knowledge() if any(m.sources for m in messages) else None
+        return [message_row(message, kb) for message in messages]
+
+    async def message(self, message: Message) -> str:
+        return await self.log.append(message.chat_id, {"type": "message", "message": self.rows([message])[0]})
+
+    async def delta(self, chat_id: str, message_id: str, at: int, text: str) -> None:
+        await self.log.append(chat_id, {"type": "delta", "id": message_id, "at": at, "text": text})
+
+    async def conversation(self, thread: Thread, *, team: bool = True) -> None:
+        await self.log.append(thread.id, {"type": "conversation",
+                                          "conversation": conversation_row(thread)})
+        if team:
+            await self.queue(thread)
+
+    async def queue(self, thread: Thread) -> None:
+        await self.log.append(TEAM, {"type": "queue", "row": queue_row(thread)})
+
+    async def summary(self, chat_id: str, text: str) -> None:
+        """The hand-off summary as it is written (the stream route shows it to the team only)."""
+        await self.log.append(chat_id, {"type": "summary", "text": text})
+
+    async def removed(self, chat_id: str) -> None:
+        await self.log.append(chat_id, {"type": "removed"})
+        await self.log.append(TEAM, {"type": "removed", "id": chat_id})

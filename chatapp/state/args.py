@@ -1,0 +1,35 @@
+"""What event handlers accept from the page: anything a client sends over the socket is
+checked for type and size here, before any service (or the database) sees it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_CHAT_ID = re.compile(r"^[0-9a-f]{16}$")
+_CLIENT_ID = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
+_USER_ID = re.compile(r"^[0-9a-f]{24}$")
+MAX_TEXT = 100_000  # far over any message limit: longer input is not a message, it is refused
+
+
+def chat_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _CHAT_ID.fullmatch(value) else None
+
+
+def client_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _CLIENT_ID.fullmatch(value) else None
+
+
+def user_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and _USER_ID.fullmatch(value) else None
+
+
+def text(value: Any, limit: int = MAX_TEXT) -> str | None:
+    return value if isinstance(value, str) and len(value) <= limit else None
+
+
+def fields(value: Any, *names: str) -> dict[str, Any] | None:
+    """A form's dict with exactly `names` (and no other keys), else None."""
+    if not isinstance(value, dict) or set(value) - set(names) or len(value) > len(names):
+        return None
+    return value
