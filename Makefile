@@ -1,6 +1,6 @@
 # The front door: `make run` serves the app, `make test` runs every test. Both set themselves up.
 # Deploying with a static frontend: `make export API_URL=...`, `make backend`, `make serve-export`.
-.PHONY: run test setup setup-test db-start db-stop lint clean export backend serve-export admin
+.PHONY: run test setup setup-test db-start db-stop lint clean export backend serve-export admin demo-data
 
 BACKEND_PORT ?= 8000
 EXPORT_PORT ?= 3001
@@ -19,6 +19,12 @@ setup:
 # `make admin EMAIL=... PASSWORD=...` sets it directly (for scripts and tests).
 admin:
 	@EMAIL="$(EMAIL)" PASSWORD="$(PASSWORD)" scripts/admin.sh
+
+# A realistic month of demo conversations (answers, declines, handoffs, feedback) on the same
+# database, so /inbox/insights has something to show; refuses if it has demo data already,
+# `make demo-data RESET=1` replaces it (and only it).
+demo-data:
+	@RESET="$(RESET)" bash -c 'set -euo pipefail; . scripts/prepare.sh; exec .venv/bin/python scripts/demo_data.py $${RESET:+--reset}'
 
 setup-test:
 	scripts/setup.sh --dev

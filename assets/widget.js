@@ -10,8 +10,10 @@
  *   data-accent    launcher colour, any CSS colour
  *   data-greeting  the bubble beside the launcher ("" for none)
  *   data-open      "true" opens the chat as soon as the launcher appears
- *   data-preload   "false" loads the chat only when the launcher is clicked (by default it
- *                  loads, hidden, once the page is idle, so a click opens it at once)
+ *   data-preload   when the chat itself loads: by default when the visitor points at, touches
+ *                  or focuses the launcher (so a click opens it at once), or at idle if they
+ *                  have a conversation with your team open (so replies raise the unread
+ *                  badge); "idle" always at idle; "false" only on a click
  *
  * Calls made before the script has loaded: put this stub first; the calls are queued and
  * replayed in order when widget.js runs (Helpdesk.q.push keeps working afterwards):
@@ -28,8 +30,9 @@
  * "ready", "opened", "closed", "unread" (fn receives {count}).
  *
  * It waits for the page's load event and an idle moment, then asks the Helpdesk's
- * /api/widget/config whether this site's origin is allowed: if not, it shows nothing and one
- * console.warn says why. A Content-Security-Policy on your site must allow the Helpdesk origin
+ * /api/widget/config whether this site's origin is allowed (with the chat's own partitioned
+ * cookie, which only the Helpdesk can read): if not, it shows nothing and one console.warn says
+ * why. A Content-Security-Policy on your site must allow the Helpdesk origin
  * in script-src, connect-src and frame-src; nothing else (no inline styles or HTML strings, so
  * neither style-src 'unsafe-inline' nor a Trusted Types policy).
  */
@@ -288,13 +291,18 @@ padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-
     ui = { host, wrap, launcher, badge, greeting };
     d.body.append(host);
     if (wantOpen) setOpen(true, false);
-    if (data.preload !== "false") whenIdle(ensureFrame);
+    if (data.preload === "idle" || (data.preload !== "false" && config.resume === true)) whenIdle(ensureFrame);
+    else if (data.preload !== "false") {
+      for (const type of ["pointerenter", "touchstart", "focusin"]) {
+        for (const target of [launcher, greeting]) target.addEventListener(type, ensureFrame, { once: true, passive: true });
+      }
+    }
   }
 
   // ---- the config check, once the page has loaded and is idle (the first fetch() in a page
   // costs milliseconds of main thread); the launcher appears only if this site is allowed.
   const url = origin + "/api/widget/config";
-  whenIdle(() => fetch(url, { credentials: "omit", mode: "cors" })
+  whenIdle(() => fetch(url, { credentials: "include", mode: "cors" })
     .then(async (response) => [response.status, await response.json().catch(() => null)])
     .then(([status, config]) => {
       if (config && config.allowed === true) mount(config);

@@ -20,9 +20,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from chatapp import cookies, widget_api
+from chatapp.client_address import client_address
 from chatapp.live import conversation_events, inbox_events
 from chatapp.runtime import services
 from chatapp.services.auth import LoginRefused, SignupRejected, TooManySignups
+from chatapp.services.store import StoreUnavailable
 from chatapp.services.team import TeamError
 
 MAX_BODY = 16_384
@@ -60,27 +63,22 @@ def _field(data: dict[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _client_address(request: Request) -> str:
-    """The caller's address; behind N trusted proxies, the Nth X-Forwarded-For entry from the right."""
-    hops = services().settings.trusted_proxy_hops
-    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
-    if hops and len(forwarded) >= hops and forwarded[-hops]:
-        return forwarded[-hops]
-    return request.client.host if request.client else "unknown"
+def _with_session(request: Request, response: Response, token: str) -> Response:
+    return cookies.with_session(services().settings, response, token, cookies.from_widget(request))
 
 
-def _with_session(response: Response, token: str) -> Response:
-    settings = services().settings
-    response.set_cookie(
-        settings.cookie_name,
-        token,
-        max_age=settings.session_hours * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=settings.cookie_secure,
-        path="/",
-    )
-    return response
+async def _current(request: Request):
+    """Who the request's session belongs to (None: nobody, or the database is away)."""
+    app = services()
+    try:
+        return await app.accounts.authenticate(cookies.session_token(app.settings, request.cookies))
+    except StoreUnavailable:
+        return None
+
+
+def _next(request: Request, page: str) -> str:
+    """Where the page goes after signing in: the widget stays in the widget."""
+    return "/widget" if cookies.from_widget(request) else page
 
 
 def _refuse(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -98,7 +96,8 @@ async def sign_up(request: Request) -> Response:
     data = await _form(request, "create accounts")
     if isinstance(data, JSONResponse):
         return data
-    client = _client_address(request)
+    client = client_address(request)
+    guest = await _current(request)
     try:
         user, token = await services().accounts.sign_up(
             _field(data, "username"), _field(data, "email"), _field(data, "password"), client
@@ -110,14 +109,17 @@ async def sign_up(request: Request) -> Response:
         log.info("sign-up limited", extra={"client": client})
         return _too_many(str(limited), limited.retry_after)
     log.info("signed up", extra={"user_id": user.id})
-    return _with_session(JSONResponse({"ok": True, "next": "/chat"}, status_code=201), token)
+    await services().guests.claim(guest, user)
+    return _with_session(request, JSONResponse({"ok": True, "next": _next(request, "/chat")},
+                                               status_code=201), token)
 
 
 async def log_in(request: Request) -> Response:
     data = await _form(request, "log in")
     if isinstance(data, JSONResponse):
         return data
-    client = _client_address(request)
+    client = client_address(request)
+    guest = await _current(request)
     try:
         user, token = await services().accounts.log_in(
             _field(data, "login"), _field(data, "password"), client
@@ -128,7 +130,9 @@ async def log_in(request: Request) -> Response:
             return _too_many(str(refused), refused.retry_after)
         return _refuse(401, str(refused))
     log.info("logged in", extra={"user_id": user.id, "client": client})
-    return _with_session(JSONResponse({"ok": True, "next": "/inbox" if user.on_team else "/chat"}), token)
+    await services().guests.claim(guest, user)
+    page = _next(request, "/inbox" if user.on_team else "/chat")
+    return _with_session(request, JSONResponse({"ok": True, "next": page}), token)
 
 
 async def accept_link(request: Request) -> Response:
@@ -144,7 +148,7 @@ async def accept_link(request: Request) -> Response:
     except SignupRejected as rejected:
         return _refuse(400, "Please fix the highlighted fields.", errors=rejected.errors)
     log.info("joined the team", extra={"user_id": user.id, "role": user.role})
-    return _with_session(JSONResponse({"ok": True, "next": "/inbox"}), token)
+    return _with_session(request, JSONResponse({"ok": True, "next": "/inbox"}), token)
 
 
 async def log_out(request: Request) -> Response:
@@ -153,17 +157,14 @@ async def log_out(request: Request) -> Response:
     if not _origin_allowed(request):
         return _refuse(403, "This site may not log out here.")
     settings = services().settings
-    await services().accounts.log_out(request.cookies.get(settings.cookie_name))
+    await services().accounts.log_out(cookies.session_token(settings, request.cookies))
     log.info("logged out")
     if request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         origin = request.headers.get("origin") or settings.frontend_origins[0]
         response: Response = RedirectResponse(f"{origin}/login", status_code=303)
     else:
         response = JSONResponse({"ok": True, "next": "/login"})
-    response.delete_cookie(
-        settings.cookie_name, path="/", httponly=True, samesite="lax", secure=settings.cookie_secure
-    )
-    return response
+    return cookies.without_session(settings, response)
 
 
 async def health(request: Request) -> Response:
@@ -218,5 +219,6 @@ api = Starlette(
         Route("/api/inbox/events", inbox_events, methods=["GET"]),
         Route("/healthz", alive, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
+        *widget_api.ROUTES,
     ]
 )

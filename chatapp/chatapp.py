@@ -11,7 +11,7 @@ from reflex.utils.prerequisites import get_web_dir
 from chatapp.api import api
 from chatapp.components.banner import reconnecting_banner
 from chatapp.config import get_settings
-from chatapp.pages import chat, help_centre, inbox, login, signup, team
+from chatapp.pages import chat, help_centre, inbox, login, signup, team, widget
 from chatapp.runtime import lifespan
 from chatapp.security_headers import security_headers
 from chatapp.served_by import served_by
@@ -38,6 +38,9 @@ def on_event_error(exception: Exception) -> EventSpec:
 
 
 app = rx.App(
+    # The on-screen keyboard shrinks the page, so the composer stays in view above it.
+    head_components=[rx.el.meta(
+        name="viewport", content="width=device-width, initial-scale=1, interactive-widget=resizes-content")],
     stylesheets=["/chat.css"],
     api_transformer=[api, served_by(settings.jwt_secret),
                      security_headers(settings.api_url, settings.widget_allowed_origins, built_pages)],
@@ -49,6 +52,6 @@ app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_banner() if statef
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
 PAGES = (login.PAGE, signup.PAGE, chat.PAGE, help_centre.PAGE, help_centre.ARTICLE_PAGE,
-         inbox.PAGE, team.PAGE, team.WELCOME_PAGE)
+         inbox.PAGE, team.PAGE, team.WELCOME_PAGE, widget.PAGE, widget.ACCOUNT_PAGE)
 for page in PAGES:
     app.add_page(**page)

@@ -87,6 +87,11 @@ class Settings:
     signups_per_hour: int  # per client address
     max_streams_per_user: int  # live conversation streams one user may hold open at once
     widget_allowed_origins: tuple[str, ...]  # sites that may frame the chat widget
+    widget_identity_secret: str  # signs the user ids a site passes to Helpdesk.identify()
+    guest_chat: bool  # visitors may chat on /chat without an account (the widget always may)
+    guests_per_hour: int  # guest sessions one client address may start per hour
+    guest_messages_per_minute: int
+    guest_retention_days: int  # unclaimed guests and their conversations are deleted after this
     support_hours: str  # "Mon-Fri 09:00-17:00"; empty: the team is always in
     support_timezone: str
     openrouter_key: str
@@ -101,6 +106,12 @@ class Settings:
     knowledge_dir: Path
     log_format: str
     redis_url: str  # empty: one worker, state and limits in process
+
+    @property
+    def widget_cookie(self) -> str:
+        """The widget's session cookie: partitioned to the embedding site (CHIPS), so it works
+        inside a third-party frame where other cookies are blocked."""
+        return f"{self.cookie_name}_widget"
 
     @property
     def cookie_secure(self) -> bool:
@@ -153,6 +164,11 @@ class Settings:
             signups_per_hour=_int(env, "SIGNUPS_PER_HOUR", 10),
             max_streams_per_user=_int(env, "MAX_STREAMS_PER_USER", 12),
             widget_allowed_origins=_origins(env, "WIDGET_ALLOWED_ORIGINS"),
+            widget_identity_secret=env.get("WIDGET_IDENTITY_SECRET", "").strip(),
+            guest_chat=env.get("GUEST_CHAT", "").strip().lower() in {"1", "true", "yes", "on"},
+            guests_per_hour=_int(env, "GUESTS_PER_HOUR", 30),
+            guest_messages_per_minute=_int(env, "GUEST_MESSAGES_PER_MINUTE", 10),
+            guest_retention_days=_int(env, "GUEST_RETENTION_DAYS", 30),
             support_hours=_hours(env)[0],
             support_timezone=_hours(env)[1],
             openrouter_key=env.get("OPEN_ROUTER", "").strip(),

@@ -28,6 +28,7 @@ import anyio
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from chatapp import cookies
 from chatapp.models import User
 from chatapp.runtime import Services, services
 from chatapp.services.conversations import ThreadNotFound
@@ -79,7 +80,7 @@ async def viewer(request: Request) -> User | Response:
     """The session's user, or the response that refuses the request."""
     app = services()
     try:
-        user = await app.accounts.authenticate(request.cookies.get(app.settings.cookie_name))
+        user = await app.accounts.authenticate(cookies.session_token(app.settings, request.cookies))
     except StoreUnavailable:
         return _refused(503, "The service is having trouble; try again shortly.", 5)
     return user or _refused(401, "Log in to follow this conversation.")
@@ -111,7 +112,7 @@ class _Watch:
             return False
         try:
             user = await self.app.accounts.authenticate(
-                self.request.cookies.get(self.app.settings.cookie_name))
+                cookies.session_token(self.app.settings, self.request.cookies))
         except StoreUnavailable:
             return True  # the database is away: what was allowed a second ago still is
         if user is None or user.id != self.user.id or not await allowed(user):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 CUSTOMER, AGENT, ADMIN, GUEST = "customer", "agent", "admin", "guest"
 TEAM_ROLES = (AGENT, ADMIN)
@@ -14,8 +15,13 @@ BOT, WAITING, ASSIGNED, CLOSED = "bot", "waiting", "assigned", "closed"
 OPEN_STATES = (BOT, WAITING, ASSIGNED)
 
 # Who wrote a message: the customer ("user"), the assistant, a person of the team ("agent"), or
-# the conversation itself ("activity": "Alex joined", "Alex closed the conversation").
-USER, ASSISTANT, AGENT_MESSAGE, ACTIVITY = "user", "assistant", "agent", "activity"
+# the conversation itself ("activity": "Alex joined", "Alex closed the conversation"), or an
+# assistant action's card ("action": "Order status", what was looked up and what came back).
+USER, ASSISTANT, AGENT_MESSAGE, ACTIVITY, ACTION = "user", "assistant", "agent", "activity", "action"
+
+# An action card's status: waiting for the customer (Confirm / Cancel, or a field to fill in),
+# running, and how it ended.
+PROPOSED, RUNNING, DONE, FAILED, CANCELLED = "proposed", "running", "done", "failed", "cancelled"
 
 
 @dataclass(frozen=True)
@@ -76,9 +82,10 @@ class Message:
     id: str
     owner: str
     chat_id: str
-    role: str  # USER, ASSISTANT, AGENT_MESSAGE or ACTIVITY
+    role: str  # USER, ASSISTANT, AGENT_MESSAGE, ACTIVITY or ACTION
     content: str
-    status: str  # "complete", "stopped", "failed" or "writing" (assistant); "sent" (others)
+    status: str  # "complete", "stopped", "failed" or "writing" (assistant); PROPOSED, RUNNING,
+    # DONE, FAILED or CANCELLED (action); "sent" (others)
     model: str
     client_id: str
     created_at: datetime
@@ -87,6 +94,9 @@ class Message:
     declined: bool = False  # the assistant could not answer from the articles
     error: str = ""  # why an answer failed, in a sentence for the customer
     stream_from: str = ""  # while "writing": the event id from which its growth can be replayed
+    # ACTION only: the card (chatapp/actions/calls.py, `card_fields`): name, title, arguments,
+    # result, summary, duration_ms, fields to fill in, confirm, answer_id, offset
+    action: Mapping[str, Any] | None = field(default=None, hash=False)
 
 
 class ArticleLink(TypedDict):

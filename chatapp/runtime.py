@@ -5,6 +5,7 @@ Clients and connections live here, never in Reflex state (state must stay pickla
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from chatapp.services.cache import HistoryCache, RedisVersions
 from chatapp.services.conversations import Conversations, Policy
 from chatapp.services.events import EventLog, MemoryEventLog, RedisEventLog
 from chatapp.services.feed import Feed
+from chatapp.services.guests import Guests
 from chatapp.services.hours import SupportHours
 from chatapp.services.knowledge import KnowledgeBase, load_if_changed
 from chatapp.services.llm.base import Provider
@@ -51,6 +53,7 @@ class Services:
     conversations: Conversations
     presence: Presence
     team: Team
+    guests: Guests
     redis: Redis | None  # set when several workers share limits, caches and streams
 
 
@@ -103,12 +106,28 @@ def build(settings: Settings) -> Services:
     presence: Presence = RedisPresence(redis) if redis else MemoryPresence()
     conversations = Conversations(
         threads, cache, feed, assistant, limiter, store.users,
-        Policy(settings.max_message_chars, settings.ai_messages_per_minute),
+        Policy(settings.max_message_chars, settings.ai_messages_per_minute,
+               settings.guest_messages_per_minute),
         SupportHours(settings.support_hours, settings.support_timezone), presence, model)
     return Services(settings=settings, store=store, limiter=limiter, accounts=accounts,
                     threads=threads, cache=cache, knowledge=knowledge, events=events, feed=feed,
                     assistant=assistant, conversations=conversations, presence=presence,
-                    team=Team(store.db, store.users, accounts), redis=redis)
+                    team=Team(store.db, store.users, accounts),
+                    guests=Guests(store.users, threads, cache,
+                                  identity_secret=settings.widget_identity_secret,
+                                  retention_days=settings.guest_retention_days),
+                    redis=redis)
+
+
+async def _purge_guests_daily(app: Services) -> None:
+    """Unclaimed guests past GUEST_RETENTION_DAYS go, an hour after start and then daily."""
+    while True:
+        await asyncio.sleep(3600)
+        try:
+            await app.guests.purge()
+        except Exception:
+            log.warning("could not delete old guests", exc_info=True)
+        await asyncio.sleep(86_400 - 3600)
 
 
 def services() -> Services:
@@ -132,9 +151,11 @@ async def lifespan() -> AsyncIterator[None]:
         await _services.team.ensure_indexes()
     except Exception as error:  # noqa: BLE001 - say what is wrong and keep serving
         log.error("Database not reachable at start-up (%s); retrying on first use.", error)
+    purging = asyncio.create_task(_purge_guests_daily(_services))
     try:
         yield
     finally:
+        purging.cancel()
         await _services.assistant.drain(settings.shutdown_grace_seconds)
         await _services.conversations.drain()
         _services.store.close()

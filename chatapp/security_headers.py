@@ -101,8 +101,11 @@ def security_headers(api_url: str, widget_origins: Iterable[str],
 
 
 def _with(message: Message, csp: str, framed: bool) -> Message:
-    extra = [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff"),
+    headers = message.get("headers", [])
+    extra = [(b"x-content-type-options", b"nosniff"),
              (b"referrer-policy", b"strict-origin-when-cross-origin")]
+    if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+        extra.append((b"content-security-policy", csp.encode()))  # a route may set its own
     if not framed:
         extra.append((b"x-frame-options", b"SAMEORIGIN"))
-    return {**message, "headers": [*message.get("headers", []), *extra]}
+    return {**message, "headers": [*headers, *extra]}

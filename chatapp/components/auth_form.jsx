@@ -1,7 +1,9 @@
 // Posts the log-in or sign-up form as JSON from the page (the route sets the HttpOnly cookie),
 // then goes where the route says, or hands its answer to Python (`on_result`) to show. The
 // password never passes through Reflex state.
-export function AuthForm({ url, children, onStart, onResult, ...props }) {
+// In the website widget (`widget`), the route is told so (it sets the widget's partitioned
+// cookie) and the page keeps its address's query (the embedding site) when it moves on.
+export function AuthForm({ url, widget, children, onStart, onResult, ...props }) {
   const submit = async (event) => {
     event.preventDefault();
     onStart?.();
@@ -9,11 +11,12 @@ export function AuthForm({ url, children, onStart, onResult, ...props }) {
     try {
       const response = await fetch(url, {
         method: "POST", credentials: "include",
-        headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
+        headers: { "Content-Type": "application/json", ...(widget ? { "X-Helpdesk-Widget": "1" } : {}) },
+        body: JSON.stringify(data),
       });
       const body = await response.json().catch(() => ({}));
       if (response.ok) {
-        window.location.assign(body.next || "/chat");
+        window.location.assign((body.next || "/chat") + (widget ? window.location.search : ""));
         return;
       }
       onResult?.({ ok: false, errors: body.errors || {},

@@ -15,6 +15,7 @@ class AuthForm(rx.Component):
     library = rx.asset("auth_form.jsx", shared=True).importable_path
     tag = "AuthForm"
     url: rx.Var[str]
+    widget: rx.Var[bool]
     on_start: rx.EventHandler[no_args_event_spec]
     on_result: rx.EventHandler[passthrough_event_spec(dict)]
 
@@ -39,7 +40,8 @@ def field(label: str, name: str, form_id: str, error: rx.Var[str], **input_props
     )
 
 
-def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> rx.Component:
+def auth_form(form_id: str, route: str, button: str, *fields: rx.Component,
+              widget: bool = False) -> rx.Component:
     """Posts the fields to an auth route from the page, then shows the route's answer."""
     return AuthForm.create(
         rx.vstack(
@@ -56,6 +58,7 @@ def auth_form(form_id: str, route: str, button: str, *fields: rx.Component) -> r
         ),
         id=form_id,
         url=f"{get_settings().api_url}{route}",
+        widget=widget,
         on_start=AuthFormState.start,
         on_result=AuthFormState.show_result,
         style={"width": "100%"},

@@ -12,6 +12,7 @@ from reflex.event import no_args_event_spec, passthrough_event_spec
 
 _CONVERSATION = rx.asset("conversation.jsx", shared=True).importable_path
 _INBOX = rx.asset("inbox.jsx", shared=True).importable_path
+_WIDGET = rx.asset("widget.jsx", shared=True).importable_path
 rx.asset("markdown_stream.jsx", shared=True)  # imported by conversation.jsx
 
 
@@ -68,6 +69,27 @@ class Queue(rx.Component):
     on_change: rx.EventHandler[passthrough_event_spec(dict)]
 
 
+class WidgetBridge(rx.Component):
+    """The frame's side of the website widget: postMessage with the host page, "Close chat"."""
+
+    library = _WIDGET
+    tag = "WidgetBridge"
+    allowed: rx.Var[list[str]]  # the sites that may embed the widget
+    ready: rx.Var[bool]
+    identify_url: rx.Var[str]
+
+
+class GuestSession(rx.Component):
+    """Asks for a guest's session when the page has none (then loads again)."""
+
+    library = _WIDGET
+    tag = "GuestSession"
+    need: rx.Var[bool]
+    url: rx.Var[str]
+
+
 conversation_view = ConversationView.create
 composer = Composer.create
 queue = Queue.create
+widget_bridge = WidgetBridge.create
+guest_session = GuestSession.create

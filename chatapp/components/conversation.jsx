@@ -35,6 +35,12 @@ function useStore() {
   return useSyncExternalStore(subscribe, () => version, () => 0);
 }
 const writing = new Map();  // chat id -> {writing: bool, status: conversation status}
+const added = new Set();  // listeners told of each message row the stream adds or changes
+
+export function onMessageAdded(listener) {
+  added.add(listener);
+  return () => added.delete(listener);
+}
 
 function outboxKey(owner) {
   return `helpdesk-outbox:${owner}`;
@@ -254,7 +260,10 @@ export function ConversationView({ src, chatId, draft, path, viewer, owner, read
     dispatch({ type: "reset" });
     scrolled.current = false;
     if (!src) return undefined;
-    return openStream(src, dispatch);
+    return openStream(src, (event) => {
+      dispatch(event);
+      if (event.type === "message") added.forEach((listener) => listener(event.message));
+    });
   }, [src]);
   const { messages, conversation } = state;
   useEffect(() => {

@@ -64,12 +64,16 @@ function Row({ row, selected, now }) {
   return (
     <li className={`queue-row${row.id === selected ? " queue-selected" : ""}${row.unread ? " queue-unread" : ""}`}>
       <Link to={`/inbox?c=${row.id}`} aria-current={row.id === selected ? "page" : undefined}>
-        <span className="queue-customer">{row.customer || "Customer"}</span>
+        <span className="queue-customer">
+          {row.customer || "Customer"}
+          {row.guest && <span className="queue-guest">Guest</span>}
+        </span>
         {row.unread && <span className="queue-new">New</span>}
         <span className="queue-time">
           {waiting ? `waiting ${since(row.waiting_since, now)}` : since(row.updated, now)}
         </span>
         <span className="queue-title">{row.title}</span>
+        {row.email && <span className="queue-email">{row.email}</span>}
         <span className="queue-preview">{row.preview}</span>
         {row.status === "assigned" && <span className="queue-assignee">{row.assignee_name}</span>}
       </Link>

@@ -33,11 +33,12 @@ def rename_dialog(thread: rx.Var) -> rx.Component:
     )
 
 
-def thread_item(thread: rx.Var) -> rx.Component:
+def thread_item(thread: rx.Var, in_drawer: bool = False) -> rx.Component:
+    link = rx.link(thread["title"], href="/chat/" + thread["id"], flex="1", truncate=True,
+                   weight=rx.cond(thread["id"] == ChatState.thread_id, "bold", "regular"),
+                   color_scheme="gray", high_contrast=True, size="2", class_name="thread-link")
     return rx.hstack(
-        rx.link(thread["title"], href="/chat/" + thread["id"], flex="1", truncate=True,
-                weight=rx.cond(thread["id"] == ChatState.thread_id, "bold", "regular"),
-                color_scheme="gray", high_contrast=True, size="2"),
+        rx.drawer.close(link) if in_drawer else link,
         rename_dialog(thread),
         rx.icon_button(rx.icon("trash-2", size=14), size="1", variant="ghost", color_scheme="red",
                        aria_label="Delete", title="Delete",
@@ -65,13 +66,47 @@ def clear_all() -> rx.Component:
     )
 
 
-def sidebar() -> rx.Component:
-    return rx.vstack(
-        rx.link(rx.button(rx.icon("plus", size=16), "New chat", width="100%"), href="/chat",
-                width="100%"),
-        rx.vstack(rx.foreach(ChatState.threads, thread_item), width="100%", spacing="0",
-                  role="list", aria_label="Conversations", overflow_y="auto", flex="1"),
+def threads(in_drawer: bool = False) -> rx.Component:
+    new_chat = rx.link(rx.button(rx.icon("plus", size=16), "New chat", width="100%"), href="/chat",
+                       width="100%")
+    return rx.fragment(
+        rx.drawer.close(new_chat) if in_drawer else new_chat,
+        rx.vstack(rx.foreach(ChatState.threads, lambda thread: thread_item(thread, in_drawer)),
+                  width="100%", spacing="0", role="list", aria_label="Conversations",
+                  overflow_y="auto", flex="1"),
         clear_all(),
-        width="260px", min_width="260px", height="100%", padding="3", spacing="3",
-        border_right="1px solid var(--gray-a5)", as_="nav",
+    )
+
+
+def sidebar() -> rx.Component:
+    """The thread list beside the chat; on a phone it is hidden and `thread_menu` opens it."""
+    return rx.vstack(
+        threads(),
+        class_name="chat-sidebar", width="260px", min_width="260px", height="100%",
+        padding="0.75rem", spacing="3", border_right="1px solid var(--gray-a5)", as_="nav",
+    )
+
+
+def thread_menu() -> rx.Component:
+    """On a phone: the thread list as a drawer from the left, opened from the header."""
+    return rx.drawer.root(
+        rx.drawer.trigger(rx.icon_button(rx.icon("menu", size=20), variant="ghost", size="3",
+                                         aria_label="Conversations", class_name="chat-menu-button")),
+        rx.drawer.overlay(z_index="20"),
+        rx.drawer.portal(rx.drawer.content(
+            rx.vstack(
+                rx.hstack(
+                    rx.drawer.title("Conversations", size="4"),
+                    rx.spacer(),
+                    rx.drawer.close(rx.icon_button(rx.icon("x", size=18), variant="ghost", size="3",
+                                                   aria_label="Close conversations")),
+                    width="100%", align="center",
+                ),
+                threads(in_drawer=True),
+                height="100%", spacing="3", padding="0.75rem",
+            ),
+            class_name="chat-drawer", top="0", left="0", height="100dvh", width="min(85vw, 320px)",
+            background="var(--color-panel-solid)", z_index="30",
+        )),
+        direction="left",
     )

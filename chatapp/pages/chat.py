@@ -4,7 +4,7 @@ import reflex as rx
 
 from chatapp.components.conversation import conversation, not_found
 from chatapp.components.session import log_out
-from chatapp.components.sidebar import sidebar
+from chatapp.components.sidebar import sidebar, thread_menu
 from chatapp.state.chat import ChatState
 from chatapp.state.session import SessionState
 
@@ -12,15 +12,18 @@ from chatapp.state.session import SessionState
 def chat_page() -> rx.Component:
     return rx.vstack(
         rx.hstack(
+            thread_menu(),
             rx.heading("Helpdesk", size="5"),
             rx.spacer(),
             rx.link("Help centre", href="/help", size="2"),
-            rx.text(SessionState.username, color_scheme="gray", aria_label="Signed in as"),
+            rx.text(SessionState.username, color_scheme="gray", aria_label="Signed in as",
+                    class_name="signed-in-as"),
             rx.color_mode.button(aria_label="Toggle dark mode"),
             log_out(),
             align="center",
             width="100%",
-            padding="3",
+            padding="0.5rem 0.75rem",
+            class_name="app-header",
             border_bottom="1px solid var(--gray-a5)",
         ),
         rx.hstack(

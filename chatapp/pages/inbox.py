@@ -59,7 +59,9 @@ def actions() -> rx.Component:
 
 def customer_panel() -> rx.Component:
     return rx.vstack(
-        rx.heading(InboxState.customer_name, size="4", as_="h2"),
+        rx.hstack(rx.heading(InboxState.customer_name, size="4", as_="h2"),
+                  rx.cond(InboxState.customer_guest, rx.badge("Guest", color_scheme="amber")),
+                  align="center"),
         rx.text(InboxState.customer_email, size="2", color_scheme="gray"),
         rx.cond(InboxState.customer_since != "",
                 rx.text("Customer since ", InboxState.customer_since, size="2", color_scheme="gray")),

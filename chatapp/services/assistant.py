@@ -7,6 +7,12 @@ then at most every `FLUSH_SECONDS`, the last piece the moment the stream ends), 
 database as it grows (at most every second), and is stored finished, stopped or failed at the
 end. A process killed mid-answer loses at most a second of text: readers see the kept text,
 marked interrupted, once the writer stops renewing its lease.
+
+With actions (chatapp/actions), the provider is offered the customer's actions as tools. When a
+round of the answer ends in tool calls, the text so far is shown first, then each call goes to
+`Actions.handle` (which runs or proposes it and shows its card), and the provider is asked again
+with the results, so the answer goes on after them, in the same message; at most
+`max_per_answer` calls, after which the provider must finish in words.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
@@ -25,9 +32,12 @@ from chatapp.services.cache import HistoryCache
 from chatapp.services.feed import Feed
 from chatapp.services.knowledge import KnowledgeBase, small_talk_reply
 from chatapp.services.knowledge.compose import SECOND_PASSAGE_RATIO
-from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider, Question
+from chatapp.services.llm.base import ChatTurn, Delta, LLMError, Provider, Question, Step, ToolCall
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.threads import ANSWER_SUFFIX, WRITING, Threads
+
+if TYPE_CHECKING:
+    from chatapp.actions.service import Actions
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 12
@@ -71,11 +81,18 @@ class _Running:
 _ENDED, _WAKE = object(), object()  # the provider is done; look again (Stop, a timer)
 
 
+@dataclass(frozen=True)
+class _Flush:
+    """Before an action runs: show the text written so far now, then set `done`."""
+
+    done: asyncio.Event
+
+
 class Assistant:
     def __init__(self, threads: Threads, cache: HistoryCache, feed: Feed,
                  knowledge: Callable[[], KnowledgeBase], provider: Provider,
                  small_talk: LocalResponder, stops: StopRequests | None = None,
-                 flush_seconds: float = FLUSH_SECONDS) -> None:
+                 flush_seconds: float = FLUSH_SECONDS, actions: Actions | None = None) -> None:
         self.threads = threads
         self.cache = cache
         self.feed = feed
@@ -84,6 +101,7 @@ class Assistant:
         self.small_talk = small_talk  # pleasantries get a canned reply, whoever answers
         self.stops = stops or StopRequests(None)
         self.flush_seconds = flush_seconds
+        self.actions = actions  # None: answers never call actions
         self._running: dict[str, _Running] = {}  # chat id -> its answer being written here
         self._queued: dict[str, list[Message]] = {}  # questions sent in a row wait their turn
         self._tasks: set[asyncio.Task[None]] = set()
@@ -213,7 +231,7 @@ class Assistant:
                 await self._next(question.chat_id)
 
     def _deltas(self, question: Message, history: list[Message], answer: _Running
-                ) -> AsyncIterator[Delta]:
+                ) -> AsyncIterator[Delta | ToolCall | _Flush]:
         greeting = small_talk_reply(question.content)
         if greeting:
             return self.small_talk.stream_text(greeting)
@@ -228,9 +246,50 @@ class Assistant:
         turns: list[ChatTurn] = [{"role": m.role, "content": m.content}
                                  for m in history[-HISTORY_TURNS:]
                                  if m.content and m.role in ("user", "assistant")]
-        return self.provider.answer(Question(question.content, turns, retrieval))
+        asked = Question(question.content, turns, retrieval)
+        if self.actions is None:
+            return self.provider.answer(asked)  # offered no tools: deltas only
+        return self._with_actions(question, asked, answer, self.actions)
 
-    async def _stream(self, deltas: AsyncIterator[Delta], answer: _Running) -> None:
+    async def _with_actions(self, question: Message, asked: Question, answer: _Running,
+                            actions: Actions) -> AsyncIterator[Delta | _Flush]:
+        """The provider's rounds: each ends in text only (the answer is written) or in tool
+        calls, which are handled once the text before them is shown; then the provider goes on
+        with their results."""
+        try:
+            customer = await actions.customer(question.owner)
+        except Exception:  # noqa: BLE001 - no actions this time; the answer goes on without
+            log.warning("no actions for this answer: the customer could not be read",
+                        extra={"chat_id": question.chat_id})
+            customer = None
+        tools = actions.tools(customer)
+        steps: list[Step] = []
+        calls = 0
+        for _ in range(actions.max_per_answer + 2):  # a provider that calls past its last chance
+            this_round = replace(asked, tools=tools, steps=tuple(steps),
+                                 may_call=calls < actions.max_per_answer) if tools else asked
+            text, pending = "", []
+            async with contextlib.aclosing(self.provider.answer(this_round)) as items:
+                async for item in items:
+                    if isinstance(item, ToolCall):
+                        pending.append(item)
+                    elif isinstance(item, Delta):
+                        text += item.text
+                        yield item
+            if not pending or customer is None or not tools:
+                return
+            shown = asyncio.Event()
+            yield _Flush(shown)
+            await shown.wait()
+            answer.declined = False  # it did something for the customer
+            results = []
+            for call in pending:
+                results.append(await actions.handle(customer, answer.message, call, calls,
+                                                    offset=len(answer.text)))
+                calls += 1
+            steps.append(Step(text, tuple(results)))
+
+    async def _stream(self, deltas: AsyncIterator[Delta | ToolCall | _Flush], answer: _Running) -> None:
         """Read the provider in a task of its own, so text that arrives while this one waits is
         gathered into the next piece; flush the first piece at once, then every flush period,
         and the rest the moment the provider ends."""
@@ -264,14 +323,18 @@ class Assistant:
                 elif isinstance(item, BaseException):
                     raise item
                 ended = item is _ENDED
+                forced = isinstance(item, _Flush)  # an action is about to run: show the text first
                 now = time.monotonic()
                 keep_due = kept_at + (CHECKPOINT_SECONDS if len(answer.text) > kept else LEASE_RENEW_SECONDS)
                 first = sent == 0
-                if len(answer.text) > sent and (ended or first or now - flushed >= self.flush_seconds):
+                if len(answer.text) > sent and (ended or first or forced
+                                                or now - flushed >= self.flush_seconds):
                     await self.feed.delta(chat_id, message_id, sent, answer.text[sent:])
                     sent, flushed = len(answer.text), now
                     if await self.stops.requested(chat_id):
                         answer.stop.set()
+                if forced:
+                    item.done.set()
                 if ended or answer.stop.is_set():
                     return
                 if (first and sent) or now >= keep_due:  # kept from the first words, then every second

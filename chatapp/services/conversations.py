@@ -89,6 +89,7 @@ def asks_for_person(text: str) -> bool:
 class Policy:
     max_chars: int
     messages_per_minute: int
+    guest_messages_per_minute: int = 10  # a visitor without an account, in the website widget
 
 
 class Conversations:
@@ -153,13 +154,12 @@ class Conversations:
             return thread, replayed, False
         text = text.strip()
         self._check_text(text)
-        wait = await take(self.limiter, f"ai:{customer.id}", self.policy.messages_per_minute, 60)
-        if wait:
-            raise SendRejected(
-                f"You've reached the limit of {self.policy.messages_per_minute} messages a minute. "
-                f"Please try again {wait_phrase(wait)}.")
+        await self._within_limit(customer)
+        if customer.is_guest:  # its account is made with its first message
+            customer = await self.users.keep_guest(customer)
         thread = await self.threads.get(customer.id, chat_id) or await self.threads.create(
-            customer.id, text, chat_id, customer_name=customer.name, customer_email=customer.email)
+            customer.id, text, chat_id, customer_name=customer.name, customer_email=customer.email,
+            guest=customer.is_guest)
         if thread is None:
             raise ThreadNotFound(chat_id)
         message, created = await self.threads.add_message(
@@ -180,6 +180,14 @@ class Conversations:
             await self.feed.queue(thread)
         return thread, message, True
 
+    async def _within_limit(self, customer: User) -> None:
+        limit = (self.policy.guest_messages_per_minute if customer.is_guest
+                 else self.policy.messages_per_minute)
+        wait = await take(self.limiter, f"ai:{customer.id}", limit, 60)
+        if wait:
+            raise SendRejected(f"You've reached the limit of {limit} messages a minute. "
+                               f"Please try again {wait_phrase(wait)}.")
+
     def _check_text(self, text: str) -> None:
         if not text:
             raise SendRejected("Type a message first.")
@@ -191,9 +199,11 @@ class Conversations:
     async def request_person(self, customer: User, chat_id: str) -> Thread:
         """"Talk to a person": the conversation waits in the team's queue (a new chat, with
         nothing written yet, is created for it)."""
+        if customer.is_guest:
+            customer = await self.users.keep_guest(customer)
         thread = await self.threads.get(customer.id, chat_id) or await self.threads.create(
             customer.id, "Talk to a person", chat_id, customer_name=customer.name,
-            customer_email=customer.email)
+            customer_email=customer.email, guest=customer.is_guest)
         if thread is None:
             raise ThreadNotFound(chat_id)
         if thread.status in (WAITING, ASSIGNED):
@@ -302,6 +312,7 @@ class Conversations:
               else "The conversation was closed as solved.")
         updated = await self.threads.update(
             thread.id, {"status": CLOSED, "closed_at": self.clock(), "waiting_since": None,
+                        "closed_by": "agent" if actor.on_team else "customer",
                         "team_unread": False,
                         "notice": f"{by} Write a message to reopen it."},
             states=(BOT, WAITING, ASSIGNED))

@@ -25,10 +25,13 @@ def _ms(when: datetime | None) -> int | None:
 
 def message_row(message: Message, kb: KnowledgeBase | None) -> Row:
     sources = cited_articles(kb, message.sources) if kb and message.sources else []
-    return {"id": message.id, "role": message.role, "content": message.content,
-            "status": message.status, "author": message.author, "client_id": message.client_id,
-            "declined": message.declined, "error": message.error, "at": _ms(message.created_at),
-            "sources": [{"slug": slug, "title": title} for slug, title in sources]}
+    row = {"id": message.id, "role": message.role, "content": message.content,
+           "status": message.status, "author": message.author, "client_id": message.client_id,
+           "declined": message.declined, "error": message.error, "at": _ms(message.created_at),
+           "sources": [{"slug": slug, "title": title} for slug, title in sources]}
+    if message.action is not None:  # an action's card (chatapp/actions/calls.py)
+        row["action"] = dict(message.action)
+    return row
 
 
 def conversation_row(thread: Thread) -> Row:
@@ -40,7 +43,7 @@ def conversation_row(thread: Thread) -> Row:
 def queue_row(thread: Thread) -> Row:
     """A conversation as one line of the team's queue."""
     return {"id": thread.id, "status": thread.status, "title": thread.title,
-            "customer": thread.customer_name, "email": thread.customer_email,
+            "customer": thread.customer_name, "email": thread.customer_email, "guest": thread.guest,
             "preview": thread.preview, "updated": _ms(thread.updated_at),
             "waiting_since": _ms(thread.waiting_since), "assignee": thread.assignee,
             "assignee_name": thread.assignee_name, "unread": thread.team_unread}

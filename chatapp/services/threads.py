@@ -8,6 +8,7 @@ methods, called only by services that checked the caller's role.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -16,16 +17,20 @@ from typing import Any
 from bson import ObjectId
 from motor.motor_asyncio import AsyncIOMotorDatabase
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from chatapp.models import ASSISTANT, BOT, USER, Message, Thread
 from chatapp.services.store import now
 
+log = logging.getLogger(__name__)
 TITLE_LENGTH = 60
 PREVIEW_LENGTH = 140
 WRITING = "writing"
 WRITING_LEASE = timedelta(seconds=10)  # an answer whose writer stopped renewing this long is interrupted
 ANSWER_SUFFIX = ":answer"
+COUNTED = ("complete", "stopped")  # an answer the customer got: it counts in the insights
+REPORTING = "reporting_events"  # lean records of what the insights count (services/insights.py)
+CITED, GAP = "cited", "gap"
 
 
 def title_from(text: str) -> str:
@@ -82,6 +87,31 @@ def _time(value: Any) -> datetime | None:
     return value
 
 
+def cited_article_ids(sources: tuple[str, ...] | list[str]) -> list[str]:
+    """The articles a list of passage ids cites, each once, first citation first: the part
+    before ":" of an `<article id>:<section>` id, the slug of a legacy `slug#n` one."""
+    return list(dict.fromkeys(s.split(":", 1)[0] if ":" in s else s.split("#", 1)[0] for s in sources))
+
+
+def citation_events(message_id: str, chat_id: str, owner: str, at_ms: int,
+                    sources: tuple[str, ...] | list[str], feedback: str | None = None
+                    ) -> list[dict[str, Any]]:
+    """One small reporting record per article an answer cited (the articles table counts
+    these, rather than unwinding every answer's sources: nx-27017 reads whole documents)."""
+    return [{"_id": f"{CITED}:{message_id}:{article}", "kind": CITED, "at": at_ms, "article": article,
+             "message_id": message_id, "chat_id": chat_id, "owner": owner, "feedback": feedback}
+            for article in cited_article_ids(sources)]
+
+
+def gap_event(message_id: str, chat_id: str, owner: str, at_ms: int, question: str, *, declined: bool,
+              feedback: str | None = None, reasons: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The reporting record of a question the help centre did not serve: the answer declined
+    it, or its customer rated the answer down (kept while either is true)."""
+    return {"_id": f"{GAP}:{message_id}", "kind": GAP, "at": at_ms, "message_id": message_id,
+            "chat_id": chat_id, "owner": owner, "question": question, "declined": declined,
+            "feedback": feedback, "reasons": list(reasons)}
+
+
 def _thread(doc: dict[str, Any]) -> Thread:
     return Thread(
         id=doc["_id"], owner=doc["owner"], title=doc["title"], created_at=doc["created_at"],
@@ -109,6 +139,7 @@ def _message(doc: dict[str, Any]) -> Message:
         sources=tuple(doc.get("sources", ())), author=doc.get("author", ""),
         declined=bool(doc.get("declined")), error=doc.get("error", ""),
         stream_from=doc.get("stream_from", "") if status == WRITING else "",
+        action=doc.get("action"),
     )
 
 
@@ -116,6 +147,7 @@ class Threads:
     def __init__(self, db: AsyncIOMotorDatabase) -> None:
         self._threads = db["threads"]
         self._messages = db["messages"]
+        self._reporting = db[REPORTING]
 
     async def ensure_indexes(self) -> None:
         await self._threads.create_index([("owner", ASCENDING), ("updated_at", DESCENDING)],
@@ -128,6 +160,12 @@ class Threads:
         )
         await self._messages.create_index([("owner", ASCENDING), ("client_id", ASCENDING)],
                                           unique=True, name="one_per_client_id")
+        # The insights' date ranges (services/insights.py): every time they match is epoch ms.
+        await self._messages.create_index([("created_ms", ASCENDING)], name="insights_messages")
+        for field in ("created_ms", "first_human_reply_at", "closed_at", "csat_at"):
+            await self._threads.create_index([(field, ASCENDING)], name=f"insights_{field}")
+        await self._reporting.create_index([("kind", ASCENDING), ("at", ASCENDING)], name="insights_events")
+        await self._reporting.create_index([("message_id", ASCENDING)], name="insights_by_answer")
 
     # Conversations ---------------------------------------------------------------------------
 
@@ -139,8 +177,8 @@ class Threads:
         stamp = now()
         doc = {"_id": chat_id or secrets.token_hex(8), "owner": owner,
                "title": title_from(first_message), "created_at": stamp, "updated_at": stamp,
-               "status": BOT, "customer_name": customer_name, "customer_email": customer_email,
-               "guest": guest}
+               "created_ms": _ms(stamp), "status": BOT, "customer_name": customer_name,
+               "customer_email": customer_email, "guest": guest}
         try:
             await self._threads.insert_one(_stored(doc) | {"created_at": stamp})
         except DuplicateKeyError:
@@ -168,11 +206,13 @@ class Threads:
     async def delete(self, owner: str, chat_id: str) -> bool:
         result = await self._threads.delete_one({"_id": chat_id, "owner": owner})
         await self._messages.delete_many({"owner": owner, "chat_id": chat_id})
+        await self._reporting.delete_many({"owner": owner, "chat_id": chat_id})  # questions go with it
         return result.deleted_count == 1
 
     async def clear(self, owner: str) -> None:
         await self._threads.delete_many({"owner": owner})
         await self._messages.delete_many({"owner": owner})
+        await self._reporting.delete_many({"owner": owner})
 
     async def set_customer(self, owner: str, name: str, email: str, *, guest: bool) -> None:
         """Who the customer is, on each of their conversations (the team's queue shows it)."""
@@ -185,6 +225,7 @@ class Threads:
             {"owner": old_owner}, {"$set": {"owner": new_owner, "customer_name": name,
                                             "customer_email": email, "guest": False}})
         await self._messages.update_many({"owner": old_owner}, {"$set": {"owner": new_owner}})
+        await self._reporting.update_many({"owner": old_owner}, {"$set": {"owner": new_owner}})
         return moved.modified_count
 
     async def update(self, chat_id: str, fields: dict[str, Any], *,
@@ -235,7 +276,8 @@ class Threads:
         stamp = now()
         doc = {"owner": owner, "chat_id": chat_id, "role": role, "content": content,
                "status": status, "model": model, "client_id": client_id, "created_at": stamp,
-               "sources": list(sources), "author": author, "declined": declined}
+               "created_ms": _ms(stamp), "sources": list(sources), "author": author,
+               "declined": declined}
         if status == WRITING:
             doc["lease_until"] = _ms(stamp + WRITING_LEASE)
         try:
@@ -247,7 +289,10 @@ class Threads:
         touched: dict[str, Any] = {"updated_at": stamp}
         if content:
             touched["preview"] = shortened(content, PREVIEW_LENGTH)
-        await self._threads.update_one({"_id": chat_id, "owner": owner}, {"$set": _stored(touched)})
+        change: dict[str, Any] = {"$set": _stored(touched)}
+        if role == USER:
+            change["$inc"] = {"asked": 1}  # the conversation's tally of customer messages (insights)
+        await self._threads.update_one({"_id": chat_id, "owner": owner}, change)
         return _message(doc), True
 
     async def write_answer(self, message_id: str, content: str, stream_from: str) -> None:
@@ -267,13 +312,39 @@ class Threads:
                       "sources": list(sources), "declined": declined},
              "$unset": {"lease_until": ""}})
         if content:
-            await self._threads.update_one(
-                {"_id": message.chat_id},
-                {"$set": _stored({"updated_at": stamp, "preview": shortened(content, PREVIEW_LENGTH)})})
+            change: dict[str, Any] = {"$set": _stored({"updated_at": stamp,
+                                                       "preview": shortened(content, PREVIEW_LENGTH)})}
+            if status in COUNTED:  # the conversation's own tally, for the insights (no re-count)
+                change["$set"]["last_declined"] = declined
+                change["$inc"] = {"answers": 1, "declines": int(declined)}
+            await self._threads.update_one({"_id": message.chat_id}, change)
+            if status in COUNTED:
+                try:
+                    await self._report_answer(message, sources, declined)
+                except PyMongoError:  # the insights miss one record; the answer itself is stored
+                    log.warning("reporting records not stored", exc_info=True,
+                                extra={"chat_id": message.chat_id})
         return Message(id=message.id, owner=message.owner, chat_id=message.chat_id,
                        role=message.role, content=content, status=status, model=model,
                        client_id=message.client_id, created_at=message.created_at,
                        sources=sources, declined=declined, error=error)
+
+    async def _report_answer(self, answer: Message, sources: tuple[str, ...], declined: bool) -> None:
+        """The reporting records of a finished answer: its citations, and a declined question."""
+        at = _ms(answer.created_at)
+        events = citation_events(answer.id, answer.chat_id, answer.owner, at, sources)
+        if declined:
+            asked = answer.client_id.removesuffix(ANSWER_SUFFIX)
+            question = await self._messages.find_one({"owner": answer.owner, "client_id": asked},
+                                                     {"content": 1})
+            events.append(gap_event(answer.id, answer.chat_id, answer.owner, at,
+                                    (question or {}).get("content", ""), declined=True))
+        if events:
+            try:
+                await self._reporting.insert_many(events, ordered=False)
+            except BulkWriteError as error:  # already recorded (a retry that reached here twice)
+                if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+                    raise
 
     async def restart_answer(self, message: Message) -> Message | None:
         """A failed (or interrupted) answer, emptied and "writing" again for Retry; None when it

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -18,6 +19,7 @@ from chatapp.config import get_settings
 from chatapp.models import Thread
 from chatapp.runtime import services
 from chatapp.services.conversations import STORE_DOWN, NotAllowed, SendRejected, ThreadNotFound
+from chatapp.services.guests import GuestError
 from chatapp.state import args
 from chatapp.state.outbox import with_refusal
 from chatapp.state.session import holds_user_data, home, reconnected, signed_in, store_down
@@ -38,6 +40,11 @@ class ChatState(rx.State):
     draft: bool = False  # the page opened as a new chat
     not_found: bool = False
     refused: list[dict[str, str]] = []  # the last messages the server would not store, and why
+    in_widget: bool = False  # the page is the website widget (/widget), not /chat
+    needs_session: bool = False  # a visitor with no session yet: the page asks for a guest's
+    guest: bool = False
+    guest_email: str = ""
+    notice: str = ""
 
     @rx.var
     def stream_src(self) -> str:
@@ -47,10 +54,26 @@ class ChatState(rx.State):
 
     @rx.var
     def path(self) -> str:
+        """The address a new chat takes once it exists ("" in the widget, whose address stays)."""
+        if self.in_widget:
+            return ""
         return f"/chat/{self.thread_id}" if self.thread_id else "/chat"
 
-    def _path_chat_id(self) -> str:
+    widget_query: str = ""  # "?host=<the embedding site>", kept on the widget's own links
+
+    def _remember_host(self) -> None:
+        host = args.text(self.router.url.query_parameters.get("host", ""), 200) or ""
+        self.widget_query = f"?{urlencode({'host': host})}" if host else ""
+
+    @rx.event
+    def remember_widget_host(self):
+        self._remember_host()
+
+    def _requested(self) -> str:
+        """The conversation the address names: /chat/<id>, or /widget?c=<id>."""
         parts = [part for part in self.router.url.path.split("/") if part]
+        if parts[:1] == ["widget"]:
+            return str(self.router.url.query_parameters.get("c", ""))
         return parts[1] if len(parts) >= 2 and parts[0] == "chat" else ""
 
     def _refuse(self, client_id: str, reason: str) -> None:
@@ -63,18 +86,32 @@ class ChatState(rx.State):
 
     @rx.event
     async def load(self):
-        """Open the conversation named by the URL (or a new chat), and the user's sidebar."""
+        """Open the conversation named by the URL (or a new chat), and the user's sidebar. The
+        widget opens the latest conversation, so a visitor finds theirs again on every visit."""
+        self.in_widget = [p for p in self.router.url.path.split("/") if p][:1] == ["widget"]
+        if self.in_widget:
+            self._remember_host()
         user = await signed_in(self)
-        if user is None or user.on_team:
+        guests_welcome = self.in_widget or services().settings.guest_chat
+        self.needs_session = user is None and guests_welcome and not await store_down(self)
+        if self.needs_session:
+            return
+        if user is None or user.on_team or (user.is_guest and not guests_welcome):
             return rx.redirect(home(user) if user else "/login", replace=True)
-        requested = self._path_chat_id()
-        self.not_found, self.refused = False, []
+        self.guest, self.guest_email = user.is_guest, user.email if user.is_guest else ""
+        requested = self._requested()
+        self.not_found, self.refused, self.notice = False, [], ""
         await self._sidebar()
+        again = await reconnected(self)
+        if again and self.in_widget and self.thread_id and not self.draft:
+            requested = self.thread_id  # the widget's address never names its conversation
+        elif not requested and self.in_widget and self.threads and not again:
+            requested = self.threads[0]["id"]  # opened again: the latest conversation
         if not requested:
             # A new chat. After a reconnect it keeps its id, also once its first message (sent as
             # the socket came back) made it a conversation: the answer shows here and the address
             # follows. Opened, it starts fresh.
-            if not (await reconnected(self) and self.draft and self.thread_id):
+            if not (again and self.draft and self.thread_id):
                 self.thread_id = secrets.token_hex(8)
             self.draft = True
             return
@@ -121,6 +158,37 @@ class ChatState(rx.State):
             self.threads = [_row(thread), *(t for t in self.threads if t["id"] != thread.id)]
         elif created and self.threads[0]["title"] != thread.title:
             self.threads = [_row(thread), *self.threads[1:]]
+
+    @rx.event
+    def new_conversation(self):
+        """The widget's "New conversation" (its address does not change)."""
+        self.thread_id, self.draft, self.not_found, self.refused = secrets.token_hex(8), True, False, []
+
+    @rx.event
+    async def open_conversation(self, chat_id: Any):
+        """The widget's past conversations, one chosen."""
+        user, chat_id = await signed_in(self), args.chat_id(chat_id)
+        if user is None or chat_id is None:
+            return
+        try:
+            await services().conversations.visible(user, chat_id)
+        except ThreadNotFound:
+            return
+        self.thread_id, self.draft, self.not_found = chat_id, False, False
+
+    @rx.event
+    async def leave_email(self, form_data: Any):
+        """A guest's email, so the team can follow up."""
+        form = args.fields(form_data, "email")
+        email, user = args.text(form and form["email"], 254), await signed_in(self)
+        if user is None or email is None or not user.is_guest:
+            return
+        try:
+            stored = await services().guests.leave_email(user, email)
+        except GuestError as refused:
+            self.notice = str(refused)
+            return
+        self.guest_email, self.notice = stored.email, "Thanks: the team can now follow up by email."
 
     async def _in_thread(self, action) -> None:
         user = await signed_in(self)

@@ -41,6 +41,7 @@ class InboxState(rx.State):
     customer_name: str = ""
     customer_email: str = ""
     customer_since: str = ""
+    customer_guest: bool = False  # a visitor of the website widget, without an account
     others: list[dict[str, str]] = []  # the customer's other conversations
     team: list[dict[str, str]] = []  # who a conversation can be assigned to
     me: str = ""  # the agent's own id, for the "Mine" view
@@ -94,6 +95,7 @@ class InboxState(rx.State):
         self.customer_name = thread.customer_name or (customer.name if customer else "")
         self.customer_email = thread.customer_email or (customer.email if customer else "")
         self.customer_since = _since(customer.created_at if customer else None)
+        self.customer_guest = thread.guest
         self.others = [{"id": t.id, "title": t.title, "status": t.status} for t in others]
         self.suggestion, self.refused = {}, []
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
 import reflex as rx
 from reflex.middleware import Middleware
 
+from chatapp import cookies
 from chatapp.models import User
 from chatapp.runtime import services
 from chatapp.services.store import StoreUnavailable
@@ -30,16 +30,6 @@ def holds_user_data(cls: type[rx.State]) -> type[rx.State]:
     """Class decorator: this state is emptied when the tab's user changes or logs out."""
     USER_STATES.append(cls)
     return cls
-
-
-def _cookie(header: str, name: str) -> str | None:
-    jar = SimpleCookie()
-    try:
-        jar.load(header)
-    except CookieError:
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel else None
 
 
 def outbox_key(user: User) -> str:
@@ -77,7 +67,7 @@ class SessionState(rx.State):
 
 
 def home(user: User | None) -> str:
-    if user is None:
+    if user is None or user.is_guest:
         return "/login"
     return "/inbox" if user.on_team else "/chat"
 
@@ -106,7 +96,8 @@ class SessionGuard(Middleware):
         if event.name.endswith(".hydrate_and_load"):
             session._reconnected = not event.payload.get("hashes")
         headers = (state.router_data or {}).get("headers", {})
-        token = _cookie(headers.get("cookie", ""), services().settings.cookie_name)
+        jar = cookies.from_header(headers.get("cookie", ""))
+        token = cookies.session_token(services().settings, jar)
         try:
             user = await services().accounts.authenticate(token)
         except StoreUnavailable:

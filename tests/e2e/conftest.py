@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from itertools import count
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from tests.servers import ROOT, AppServer, DatabaseServer, free_port
 from tests.tcp_proxy import TcpProxy
@@ -25,6 +33,7 @@ EXPECTED_CONSOLE = re.compile(
 _addresses = count(2)
 
 
+WIDGET_SECRET = "e2e-widget-identity-secret"
 UNKNOWN_PATH = "/no-such-page/"  # the exported site answers it with the app's not-found page
 # What Chromium logs while the network is cut on purpose (tests that call `network.cut()`).
 NETWORK_CONSOLE = re.compile(r"WebSocket connection to|net::ERR_|Failed to load resource")
@@ -43,7 +52,7 @@ def app_server(database) -> Iterator[AppServer]:
     """The app, reached by the browser only through a proxy that can cut the network."""
     log_dir = ROOT / "test-results"
     log_dir.mkdir(exist_ok=True)
-    proxy_port = free_port()
+    proxy_port, host_port = free_port(), free_port()
     server = AppServer(
         {
             "API_URL": f"http://localhost:{proxy_port}",
@@ -53,22 +62,31 @@ def app_server(database) -> Iterator[AppServer]:
             "JWT_SECRET": "e2e-" + "x" * 44,
             "TRUSTED_PROXY_HOPS": "1",
             "OPEN_ROUTER": "",
+            "WIDGET_ALLOWED_ORIGINS": f"http://127.0.0.1:{host_port}",  # a company's site
+            "WIDGET_IDENTITY_SECRET": WIDGET_SECRET,
         },
         log_dir / "app.log",
     ).start()
     server.network = TcpProxy(proxy_port, server.port).start()
     server.origin = f"http://localhost:{proxy_port}"  # where pages come from (FRONTEND_ORIGINS)
     server.db_name = server.env["MONGODB_DB"]
+    server.host_port = host_port  # the one site allowed to embed the widget
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def playwright() -> Iterator[Playwright]:
+    """One Playwright driver per run: its sync API cannot be started twice at once."""
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
 
 
 @pytest.hookimpl(wrapper=True)

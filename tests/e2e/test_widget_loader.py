@@ -191,7 +191,7 @@ def test_the_launcher_opens_the_chat_and_the_frame_closes_it(new_context, helpde
 def test_unread_count_from_the_frame_shows_a_badge_and_fires_unread(new_context, helpdesk, site):
     context, _ = new_context()
     page = context.new_page()
-    open_site(page, site, "/unread.html", host_page(helpdesk.script_url))
+    open_site(page, site, "/unread.html", host_page(helpdesk.script_url, 'data-preload="idle"'))
 
     # Preloaded at idle, hidden: the frame is ready before any click.
     wait_for_event(page, "ready")
@@ -230,7 +230,8 @@ def test_identify_reaches_the_frame_after_every_ready_also_when_queued_before_lo
     page = context.new_page()
     queued = ('Helpdesk.q.push(["identify", {user_id: 42, email: "ana@example.com", name: "Ana",'
               ' user_hash: "abc123", role: "ignored"}]);')
-    open_site(page, site, "/identify.html", host_page(helpdesk.script_url, before=queued))
+    open_site(page, site, "/identify.html",
+              host_page(helpdesk.script_url, 'data-preload="idle"', before=queued))
 
     wait_for_event(page, "ready")
     frame = chat_frame(page)
@@ -275,7 +276,10 @@ def test_the_loader_adds_only_window_helpdesk(new_context, helpdesk, site):
     page = context.new_page()
     open_site(page, site, "/plain-widget.html", host_page(helpdesk.script_url, stub=False))
     expect(launcher(page)).to_be_visible()
-    chat_frame(page)  # preloaded at idle
+    page.evaluate(AFTER_LOAD_AND_IDLE)
+    expect(chat_iframe(page)).to_have_count(0)  # nothing loads before the visitor shows intent
+    launcher(page).hover()
+    chat_frame(page)  # loaded on intent, before the click
     after = page.evaluate(inspect)
     assert set(after["keys"]) - set(before["keys"]) == {"Helpdesk"}
     assert set(before["keys"]) - set(after["keys"]) == set()
@@ -322,7 +326,7 @@ def test_a_site_the_helpdesk_does_not_allow_gets_no_launcher_and_one_warning(
 def test_messages_from_another_origin_or_window_are_ignored(new_context, helpdesk, site):
     context, _ = new_context()
     page = context.new_page()
-    open_site(page, site, "/foreign.html", host_page(helpdesk.script_url))
+    open_site(page, site, "/foreign.html", host_page(helpdesk.script_url, 'data-preload="idle"'))
     wait_for_event(page, "ready")
     launcher(page).click()
     expect(chat_iframe(page)).to_be_visible()
@@ -366,7 +370,8 @@ def test_aggressive_host_css_does_not_break_it_and_its_css_does_not_touch_the_pa
         for with_loader in (False, True):
             page = context.new_page()
             path = f"/css-{bool(css)}-{with_loader}.html"
-            open_site(page, site, path, host_page(helpdesk.script_url if with_loader else None, head=css))
+            open_site(page, site, path, host_page(helpdesk.script_url if with_loader else None,
+                                                  'data-preload="idle"', head=css))
             if with_loader:
                 expect(launcher(page)).to_be_visible()
                 chat_frame(page)
@@ -412,6 +417,7 @@ def test_a_strict_content_security_policy_on_the_host_needs_only_the_helpdesk_or
     button = launcher(page)
     expect(button).to_be_visible()
     assert button.evaluate("(el) => getComputedStyle(el).backgroundColor") == "rgb(15, 118, 110)"
+    button.hover()  # the chat loads on intent, and is ready before the click
     page.evaluate("new Promise((done) => Helpdesk.on('ready', done))")
     button.click()
     expect(chat_iframe(page)).to_be_visible()
@@ -450,14 +456,14 @@ def test_on_a_phone_the_open_chat_is_a_full_screen_sheet(new_context, helpdesk, 
     frame.get_by_role("button", name="Close chat").tap()
     expect(iframe).to_be_hidden()
     expect(button).to_be_visible()
-    assert event_names(page) == ["ready", "opened", "closed", "opened", "closed"]
+    assert event_names(page) == ["opened", "ready", "closed", "opened", "closed"]
 
 
 def test_the_script_included_twice_makes_one_launcher(new_context, helpdesk, site):
     context, _ = new_context()
     page = context.new_page()
     checks = len(helpdesk.hits("/api/widget/config"))
-    open_site(page, site, "/twice.html", host_page(helpdesk.script_url, scripts=2))
+    open_site(page, site, "/twice.html", host_page(helpdesk.script_url, 'data-preload="idle"', scripts=2))
     expect(launcher(page)).to_be_visible()
     page.evaluate(AFTER_LOAD_AND_IDLE)
     wait_for_event(page, "ready")
@@ -508,6 +514,20 @@ def test_data_open_opens_on_load_without_taking_focus_and_motion_can_be_reduced(
     assert event_names(page) == ["opened", "ready", "closed"]
 
 
+def test_a_visitor_with_a_conversation_open_gets_the_chat_loaded_at_idle(new_context, helpdesk, site):
+    """So that a reply from the team raises the unread badge on whichever page they are."""
+    context, _ = new_context()
+    helpdesk.config["resume"] = True
+    try:
+        page = context.new_page()
+        open_site(page, site, "/resume.html", host_page(helpdesk.script_url))
+        expect(launcher(page)).to_be_visible()
+        chat_frame(page).evaluate("send({type: 'unread', count: 1})")  # no hover, no click
+    finally:
+        del helpdesk.config["resume"]
+    expect(page.get_by_role("img", name="1 unread message")).to_have_text("1")
+
+
 def test_the_demo_page(new_context, helpdesk):
     context, _ = new_context()
     context.add_cookies([{"name": "session", "value": "secret", "url": helpdesk.origin}])
@@ -515,9 +535,10 @@ def test_the_demo_page(new_context, helpdesk):
     page.goto(f"{helpdesk.origin}/widget-demo")
     expect(page).to_have_title(re.compile("Acme Dental Supplies"))
     expect(launcher(page)).to_be_visible()
-    assert helpdesk.hits("/api/widget/config")[-1]["cookie"] is None  # credentials omitted
+    assert helpdesk.hits("/api/widget/config")[-1]["cookie"] == "session=secret"  # the chat's own
     frame = chat_iframe(page)
-    expect(frame).to_have_count(1)  # preloaded at idle
+    launcher(page).hover()
+    expect(frame).to_have_count(1)  # loaded on intent
     chat = chat_frame(page)
     header_count = page.locator("header").get_by_role("status")
     expect(header_count).to_be_hidden()

@@ -53,8 +53,9 @@ parent.postMessage({helpdesk: 1, type: "close"}, "*");</script>"""
 class Site:
     """A tiny static site on 127.0.0.1; `host` names it in URLs ("localhost" or "127.0.0.1")."""
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
+        self.port = port  # 0: any free one
         self.pages: dict[str, tuple[str, bytes]] = {}
         self.requests: list[dict] = []  # {"path", "origin", "cookie", "encoding"} per request
         self.lock = threading.Lock()
@@ -107,7 +108,7 @@ class Site:
             def log_message(self, *args) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
@@ -146,9 +147,11 @@ class FakeHelpdesk(Site):
             same = headers.get("Sec-Fetch-Site") == "same-origin"
             allowed = headers.get("Origin", self.origin if same else "") in self.allowed
             body = {"allowed": True, **self.config} if allowed else {"allowed": False}
+            cors = {"Access-Control-Allow-Origin": headers["Origin"],
+                    "Access-Control-Allow-Credentials": "true"} if headers.get("Origin") else {}
             return (200 if allowed else self.refused_status), {
-                "Content-Type": "application/json", "Access-Control-Allow-Origin": "*",
-                "Vary": "Origin", "Cache-Control": "no-store"}, self.config_body or json.dumps(body).encode()
+                "Content-Type": "application/json", **cors, "Vary": "Origin, Cookie",
+                "Cache-Control": "no-store"}, self.config_body or json.dumps(body).encode()
         return super().respond(path, headers)
 
 

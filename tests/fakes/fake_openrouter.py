@@ -45,7 +45,7 @@ def make_text(chars: int) -> str:
 DEFAULT_TEXT = make_text(4000)
 KEEPALIVE = b": OPENROUTER PROCESSING\n\n"
 
-Kind = Literal["ok", "status", "hang", "midstream_error", "finish_error", "cut"]
+Kind = Literal["ok", "status", "hang", "midstream_error", "finish_error", "cut", "tool_call"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,9 @@ class Behaviour:
     retry_after: str | None = None
     seconds: float = 0.0
     after_chars: int = 0
+    text: str | None = None  # "tool_call": the text written before the calls
+    calls: tuple[tuple[str, str, str], ...] = ()  # "tool_call": (call id, function name, arguments)
+    pieces: int = 3  # "tool_call": each call's arguments arrive in this many fragments
 
 
 def ok(*, linger: float = 0.0) -> Behaviour:
@@ -88,6 +91,21 @@ def finish_error(*, after_chars: int) -> Behaviour:
 def cut(*, after_chars: int) -> Behaviour:
     """Stream some text, then drop the connection without finishing the HTTP body."""
     return Behaviour("cut", after_chars=after_chars)
+
+
+def tool_call(name: str, arguments: dict[str, Any] | str | None = None, *, text: str = "",
+              call_id: str = "call_1", pieces: int = 3,
+              more: tuple[tuple[str, str, dict[str, Any] | str], ...] = ()) -> Behaviour:
+    """Stream `text` (may be empty), then a call of `name` with `arguments` as OpenAI-style
+    `tool_calls` deltas (index, id, type and function name first, then the JSON arguments in
+    `pieces` fragments), then `finish_reason: "tool_calls"` and `[DONE]`. `more`: further calls
+    in the same response, as (call id, name, arguments). The follow-up request (the one carrying
+    the `role: "tool"` results) gets the model's next scripted behaviour, by default `ok()`."""
+    def encoded(value: dict[str, Any] | str | None) -> str:
+        return value if isinstance(value, str) else json.dumps(value or {})
+    calls = ((call_id, name, encoded(arguments)),
+             *((cid, fn, encoded(args)) for cid, fn, args in more))
+    return Behaviour("tool_call", text=text, calls=calls, pieces=max(1, pieces))
 
 
 class _Abort(Exception):
@@ -225,6 +243,10 @@ class FakeOpenRouter:
         """SSE events for one response, each with the text chars sent so far (None: not text)."""
         text, size, delay = self.text, max(1, self.chunk_size), self.delay
         reported = self.report_model.get(model, model)
+        if behaviour.kind == "tool_call":
+            async for event in self._tool_call_events(reported, behaviour, size, delay):
+                yield event
+            return
         if behaviour.kind == "hang" and behaviour.after_chars == 0:
             await self._pause(behaviour.seconds)  # headers are out; the body never starts
             return
@@ -254,6 +276,29 @@ class FakeOpenRouter:
             raise _Abort("deliberate cut")
         else:  # hang after some text
             await self._pause(behaviour.seconds)
+
+    async def _tool_call_events(self, reported: str | None, behaviour: Behaviour, size: int,
+                                delay: float) -> AsyncIterator[tuple[bytes, int | None]]:
+        for _ in range(self.keepalives):
+            yield KEEPALIVE, None
+            await self._pause(delay)
+        yield _chunk(reported, {"role": "assistant", "content": None}), None
+        text, sent = behaviour.text or "", 0
+        while sent < len(text):
+            piece = text[sent : sent + size]
+            sent += len(piece)
+            yield _chunk(reported, {"content": piece}), sent
+            await self._pause(delay)
+        for index, (call_id, name, arguments) in enumerate(behaviour.calls):
+            yield _chunk(reported, {"tool_calls": [{"index": index, "id": call_id, "type": "function",
+                                                    "function": {"name": name, "arguments": ""}}]}), None
+            step = max(1, -(-len(arguments) // behaviour.pieces))
+            for start in range(0, len(arguments), step):
+                yield _chunk(reported, {"tool_calls": [{"index": index, "function": {
+                    "arguments": arguments[start : start + step]}}]}), None
+                await self._pause(delay)
+        yield _chunk(reported, {}, finish_reason="tool_calls"), None
+        yield b"data: [DONE]\n\n", None
 
     async def _writes(self, events: AsyncIterator[tuple[bytes, int | None]]) -> AsyncIterator[bytes]:
         """One write per event, or several if `split_writes`; logs when text chunks went out."""
@@ -287,7 +332,7 @@ def _event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, ensure_ascii=False).encode() + b"\n\n"
 
 
-def _chunk(model: str | None, delta: dict[str, str], *, finish_reason: str | None = None) -> bytes:
+def _chunk(model: str | None, delta: dict[str, Any], *, finish_reason: str | None = None) -> bytes:
     payload: dict[str, Any] = {
         "id": "gen-fake",
         "object": "chat.completion.chunk",

@@ -42,6 +42,9 @@ def lines(capsys):
 
 
 class RefusingAccounts:
+    async def authenticate(self, token: str | None):
+        return None  # no guest session to carry over
+
     async def log_in(self, login: str, password: str, client: str):
         raise LoginRefused("Wrong email, username or password.")
 

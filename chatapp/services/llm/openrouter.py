@@ -6,6 +6,14 @@ Once text has reached the user, a failure is reported instead of silently trunca
 
 The total budget bounds the wait for a first token (every attempt and Retry-After pause);
 once text flows only the read timeout applies, so long healthy answers are never cut.
+
+Tool calling: a question that offers tools sends them (OpenAI-style `tools`, every request, with
+`tool_choice` "none" once the answer may not call any more); streamed `tool_calls` fragments
+(index, id, function name, argument pieces) are put together and yielded as `ToolCall`s when
+the response ends. The continuation is a new request with the same messages plus, per step, the
+assistant's message carrying its `tool_calls` and one `role: "tool"` message per result. A model
+that answers 404 to a request with tools (no tool support) is remembered and asked without them,
+or skipped once the conversation holds tool results.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from httpx_sse import EventSource, aconnect_sse
 
 from chatapp.services.prompts import build_messages
 
-from .base import ChatTurn, Delta, LLMStreamError, LLMUnavailable, Question, paced
+from .base import ChatTurn, Delta, LLMStreamError, LLMUnavailable, Question, Tool, ToolCall, paced
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +103,29 @@ class OpenRouterProvider:
         self._total_budget = total_budget
         self._max_retry_after = max_retry_after
         self._requests = itertools.count()  # no await between read and increment: asyncio-safe
+        self._no_tools: set[str] = set()  # models that refused a request with tools (HTTP 404)
 
-    def answer(self, question: Question) -> AsyncIterator[Delta]:
-        """The answer to a customer's question, from the passages retrieved for it; provider
-        reads are paced so several chunks share one socket read (see `paced`)."""
-        return paced(self.stream_reply(build_messages(question.text, question.history,
-                                                      question.retrieval)))
+    def answer(self, question: Question) -> AsyncIterator[Delta | ToolCall]:
+        """The answer to a customer's question, from the passages retrieved for it (and, with
+        tools, the calls it made so far and their results); provider reads are paced so several
+        chunks share one socket read (see `paced`)."""
+        messages: list[dict[str, Any]] = [
+            dict(turn) for turn in build_messages(question.text, question.history, question.retrieval)]
+        for step in question.steps:
+            messages.append({"role": "assistant", "content": step.text or None, "tool_calls": [
+                {"id": r.call.id, "type": "function",
+                 "function": {"name": r.call.name, "arguments": r.call.arguments or "{}"}}
+                for r in step.results]})
+            messages.extend({"role": "tool", "tool_call_id": r.call.id, "content": r.content}
+                            for r in step.results)
+        return paced(self.stream_reply(messages, tools=question.tools,
+                                       may_call=question.may_call))
 
-    async def stream_reply(self, messages: Sequence[ChatTurn]) -> AsyncIterator[Delta]:
+    async def stream_reply(self, messages: Sequence[ChatTurn | Mapping[str, Any]], *,
+                           tools: Sequence[Tool] = (), may_call: bool = True
+                           ) -> AsyncIterator[Delta | ToolCall]:
         """Yield the answer of the first model that starts one; see the module docstring."""
-        attempt, deltas, first = await self._start(messages)
+        attempt, deltas, first = await self._start(messages, tools, may_call)
         async with attempt:
             yield first
             try:
@@ -120,19 +141,27 @@ class OpenRouterProvider:
         return self._models[start:] + self._models[:start]
 
     async def _start(
-        self, messages: Sequence[ChatTurn]
-    ) -> tuple[AsyncExitStack, AsyncIterator[Delta], Delta]:
+        self, messages: Sequence[ChatTurn | Mapping[str, Any]], tools: Sequence[Tool] = (),
+        may_call: bool = True,
+    ) -> tuple[AsyncExitStack, AsyncIterator[Delta | ToolCall], Delta | ToolCall]:
         """Try each model once until one yields a first delta; return its open stream."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._total_budget
         order = self._rotation()
-        payload = {
-            "messages": [{"role": m["role"], "content": m["content"]} for m in messages],
-            "stream": True,
-        }
+        plain: dict[str, Any] = {"messages": [_wire(m) for m in messages], "stream": True}
+        with_tools = plain
+        if tools:
+            with_tools = {**plain, "tools": [_tool_spec(tool) for tool in tools],
+                          "tool_choice": "auto" if may_call else "none"}
+        has_results = any(m.get("role") == "tool" for m in plain["messages"])
         for position, model in enumerate(order, start=1):
             if loop.time() >= deadline:
                 break
+            payload = with_tools
+            if tools and model in self._no_tools:
+                if has_results:
+                    continue  # it could not read the tool results it would be given
+                payload = plain
             attempt = AsyncExitStack()
             try:
                 deltas, first = await self._try_model(model, payload, deadline, attempt)
@@ -152,7 +181,7 @@ class OpenRouterProvider:
 
     async def _try_model(
         self, model: str, payload: dict[str, Any], deadline: float, attempt: AsyncExitStack
-    ) -> tuple[AsyncIterator[Delta], Delta]:
+    ) -> tuple[AsyncIterator[Delta | ToolCall], Delta | ToolCall]:
         """Open one model's stream and read up to its first delta, within the request budget."""
         budget = asyncio.timeout_at(deadline)
         try:
@@ -171,6 +200,9 @@ class OpenRouterProvider:
                 if status in _FATAL_STATUSES:
                     log.error("OpenRouter refused the request (HTTP %d); check the API key", status)
                     raise LLMUnavailable(MISCONFIGURED)
+                if status == 404 and "tools" in payload:
+                    self._no_tools.add(model)
+                    raise _ModelFailed("HTTP 404 with tools: no tool support")
                 if status != 200:
                     raise _ModelFailed(f"HTTP {status}", _retry_after(source.response.headers))
                 deltas = _deltas(source, model)
@@ -188,12 +220,16 @@ class OpenRouterProvider:
         return deltas, first
 
 
-async def _deltas(source: EventSource, model: str) -> AsyncIterator[Delta]:
-    """Turn OpenRouter SSE chunks into non-empty deltas; raise `_Broken` on any failure sign."""
-    finished = False
+async def _deltas(source: EventSource, model: str) -> AsyncIterator[Delta | ToolCall]:
+    """Turn OpenRouter SSE chunks into non-empty deltas, and the tool calls streamed in pieces
+    into whole `ToolCall`s at the end; raise `_Broken` on any failure sign."""
+    finished = done = False
+    calls: dict[int, dict[str, str]] = {}
+    reported = model
     async for event in source.aiter_sse():  # keep-alive comment lines never surface as events
         if event.data == "[DONE]":
-            return
+            done = True
+            break
         if not event.data:
             continue
         chunk = _parse_chunk(event.data)
@@ -204,12 +240,59 @@ async def _deltas(source: EventSource, model: str) -> AsyncIterator[Delta]:
         if reason == "error":
             raise _Broken("finish_reason error")
         finished = finished or reason is not None
+        reported = chunk.get("model") or model
         delta = choice.get("delta")
-        text = delta.get("content") if isinstance(delta, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        fragments = delta.get("tool_calls")
+        if isinstance(fragments, list):
+            _gather(calls, fragments)
+        text = delta.get("content")
         if isinstance(text, str) and text:
-            yield Delta(text, chunk.get("model") or model)
-    if not finished:
+            yield Delta(text, reported)
+    if not (done or finished):
         raise _Broken("stream ended without [DONE]")
+    for index in sorted(calls):
+        call = calls[index]
+        if call["name"]:
+            yield ToolCall(call["id"] or f"call_{index}", call["name"], call["arguments"], reported)
+
+
+def _gather(calls: dict[int, dict[str, str]], fragments: list[Any]) -> None:
+    """Add streamed tool-call fragments: the first of a call names its index, id and function,
+    the next ones carry pieces of its JSON arguments."""
+    for fragment in fragments:
+        if not isinstance(fragment, dict):
+            continue
+        index = fragment.get("index")
+        index = index if isinstance(index, int) else len(calls)
+        call = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+        if isinstance(fragment.get("id"), str) and fragment["id"]:
+            call["id"] = fragment["id"]
+        function = fragment.get("function")
+        if not isinstance(function, dict):
+            continue
+        if isinstance(function.get("name"), str) and function["name"] and not call["name"]:
+            call["name"] = function["name"]
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):  # some providers send the whole object at once
+            call["arguments"] = json.dumps(arguments)
+        elif isinstance(arguments, str):
+            call["arguments"] += arguments
+
+
+def _wire(message: Mapping[str, Any]) -> dict[str, Any]:
+    """One message as sent: its role and content, and a tool call's or result's own fields."""
+    out = {"role": message["role"], "content": message.get("content")}
+    for key in ("tool_calls", "tool_call_id"):
+        if key in message:
+            out[key] = message[key]
+    return out
+
+
+def _tool_spec(tool: Tool) -> dict[str, Any]:
+    return {"type": "function", "function": {"name": tool.name, "description": tool.description,
+                                             "parameters": dict(tool.parameters)}}
 
 
 def _parse_chunk(data: str) -> dict[str, Any]:
