@@ -1,6 +1,6 @@
 # The front door: `make run` serves the app, `make test` runs every test. Both set themselves up.
 # Deploying with a static frontend: `make export API_URL=...`, `make backend`, `make serve-export`.
-.PHONY: run test setup setup-test db-start db-stop lint clean export backend serve-export admin demo-data
+.PHONY: run dev test setup setup-test db-start db-stop lint clean export backend serve-export admin demo-data
 
 BACKEND_PORT ?= 8000
 EXPORT_PORT ?= 3001
@@ -8,6 +8,10 @@ EXPORT_DIR ?= dist
 
 run:
 	scripts/run.sh
+
+# Development mode: hot reload of Python and pages, the fake model (FAKE_LLM=1) unless set otherwise.
+dev:
+	scripts/dev.sh
 
 test:
 	scripts/test.sh

@@ -219,7 +219,8 @@ transition:opacity .18s,transform .18s,visibility 0s .18s}
 .open iframe{top:0;right:0;bottom:0;left:0;width:100vw;height:100vh;height:100dvh;max-width:none;max-height:none;border-radius:0;
 padding:env(safe-area-inset-top) env(safe-area-inset-right) env(safe-area-inset-bottom) env(safe-area-inset-left);box-shadow:none;transform:none}
 .open .l,.g{display:none}}
-@media (prefers-color-scheme:dark){.g{background:#1f2937;color:#f9fafb}iframe{background:#111827}.b{border-color:#1f2937}}
+@media (prefers-color-scheme:dark){.g{background:#1f2937;color:#f9fafb;box-shadow:0 0 0 1px rgba(255,255,255,.14),0 4px 18px rgba(0,0,0,.5)}
+iframe{background:#111827;box-shadow:0 0 0 1px rgba(255,255,255,.16),0 12px 40px rgba(0,0,0,.65)}.b{border-color:#1f2937}}
 @media (prefers-reduced-motion:reduce){*{transition:none!important}}
 @media print{:host{display:none!important}}`;
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from chatapp import cookies, widget_api
+from chatapp import cookies, insights_api, knowledge_api, widget_api
 from chatapp.client_address import client_address
 from chatapp.live import conversation_events, inbox_events
 from chatapp.runtime import services
@@ -220,5 +220,7 @@ api = Starlette(
         Route("/healthz", alive, methods=["GET"]),
         Route("/readyz", ready, methods=["GET"]),
         *widget_api.ROUTES,
+        *knowledge_api.ROUTES,
+        *insights_api.ROUTES,
     ]
 )

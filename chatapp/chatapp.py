@@ -11,7 +11,7 @@ from reflex.utils.prerequisites import get_web_dir
 from chatapp.api import api
 from chatapp.components.banner import reconnecting_banner
 from chatapp.config import get_settings
-from chatapp.pages import chat, help_centre, inbox, login, signup, team, widget
+from chatapp.pages import chat, help_centre, inbox, insights, knowledge, login, signup, team, widget
 from chatapp.runtime import lifespan
 from chatapp.security_headers import security_headers
 from chatapp.served_by import served_by
@@ -52,6 +52,7 @@ app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_banner() if statef
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
 PAGES = (login.PAGE, signup.PAGE, chat.PAGE, help_centre.PAGE, help_centre.ARTICLE_PAGE,
-         inbox.PAGE, team.PAGE, team.WELCOME_PAGE, widget.PAGE, widget.ACCOUNT_PAGE)
+         inbox.PAGE, team.PAGE, team.WELCOME_PAGE, widget.PAGE, widget.ACCOUNT_PAGE, knowledge.PAGE,
+         knowledge.EDITOR_PAGE, insights.PAGE)
 for page in PAGES:
     app.add_page(**page)

@@ -45,6 +45,15 @@ def _int(env: dict[str, str], key: str, default: int) -> int:
     return _number(env, key, default, int)
 
 
+def _flag(env: dict[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+        raise ConfigError(f"{key} must be true or false, got {raw!r}")
+    return raw in {"1", "true", "yes", "on"}
+
+
 def _hours(env: dict[str, str]) -> tuple[str, str]:
     """SUPPORT_HOURS and SUPPORT_TIMEZONE, checked now so a typo stops start-up, not a handoff."""
     from chatapp.services.hours import HoursError, SupportHours
@@ -106,6 +115,11 @@ class Settings:
     knowledge_dir: Path
     log_format: str
     redis_url: str  # empty: one worker, state and limits in process
+    actions_enabled: bool = True  # the assistant may look things up and act (chatapp/actions)
+    action_timeout_seconds: float = 5.0
+    actions_per_minute: int = 10  # per customer
+    max_actions_per_answer: int = 3
+    fake_llm: bool = False  # `make dev`: a local fake model that streams and calls actions
 
     @property
     def widget_cookie(self) -> str:
@@ -165,7 +179,7 @@ class Settings:
             max_streams_per_user=_int(env, "MAX_STREAMS_PER_USER", 12),
             widget_allowed_origins=_origins(env, "WIDGET_ALLOWED_ORIGINS"),
             widget_identity_secret=env.get("WIDGET_IDENTITY_SECRET", "").strip(),
-            guest_chat=env.get("GUEST_CHAT", "").strip().lower() in {"1", "true", "yes", "on"},
+            guest_chat=_flag(env, "GUEST_CHAT", False),
             guests_per_hour=_int(env, "GUESTS_PER_HOUR", 30),
             guest_messages_per_minute=_int(env, "GUEST_MESSAGES_PER_MINUTE", 10),
             guest_retention_days=_int(env, "GUEST_RETENTION_DAYS", 30),
@@ -189,6 +203,11 @@ class Settings:
             knowledge_dir=knowledge_dir,
             log_format=log_format,
             redis_url=redis_url,
+            actions_enabled=_flag(env, "ACTIONS_ENABLED", True),
+            action_timeout_seconds=_number(env, "ACTION_TIMEOUT_SECONDS", 5.0, float),
+            actions_per_minute=_int(env, "ACTIONS_PER_MINUTE", 10),
+            max_actions_per_answer=_int(env, "MAX_ACTIONS_PER_ANSWER", 3),
+            fake_llm=_flag(env, "FAKE_LLM", False),
         )
 
 

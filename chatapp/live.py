@@ -188,8 +188,6 @@ async def _conversation(watch: _Watch, chat_id: str, after: str | None) -> Async
             yield _sse(after, snapshot)
         while True:
             events = await log.read(chat_id, after, RECHECK_SECONDS)
-            if not await watch.still_allowed(allowed):
-                return
             if events is None:  # away too long: start again from the record
                 after, snapshot = await _snapshot(app, watch.user, chat_id)
                 writers.saw(snapshot["messages"])
@@ -207,6 +205,10 @@ async def _conversation(watch: _Watch, chat_id: str, after: str | None) -> Async
                     return
             for row in await writers.gone(app, chat_id):  # their writer died: show what it kept
                 yield _sse(after, {"type": "message", "message": row})
+            # After the batch, not before it: the once-a-second session check (database reads)
+            # never holds back text that has just arrived, and still ends the stream within it.
+            if not await watch.still_allowed(allowed):
+                return
     except ThreadNotFound:
         return
     finally:

@@ -190,7 +190,8 @@ def summary(settings: Settings) -> dict[str, Any]:
         "api_url": settings.api_url,
         "frontend_origins": list(settings.frontend_origins),
         "database": f"{database.scheme}://{database.netloc.rpartition('@')[2]}/{settings.mongodb_db}",
-        "assistant": "openrouter" if settings.openrouter_key else "built-in",
+        "assistant": "fake (FAKE_LLM)" if settings.fake_llm else "openrouter" if settings.openrouter_key
+        else "built-in",
         "log_format": settings.log_format,
         "shared_state": "redis" if settings.redis_url else "this process",
     }

@@ -75,6 +75,7 @@ class Thread:
     preview: str = ""  # the last message, shortened, for the team's queue
     team_unread: bool = False  # the customer wrote since an agent last opened it
     notice: str = ""  # what the customer is told of the conversation's state ("You're in the queue…")
+    csat: int | None = None  # the customer's 1-5 rating of the closed conversation
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,8 @@ class Message:
     # ACTION only: the card (chatapp/actions/calls.py, `card_fields`): name, title, arguments,
     # result, summary, duration_ms, fields to fill in, confirm, answer_id, offset
     action: Mapping[str, Any] | None = field(default=None, hash=False)
+    feedback: str = ""  # ASSISTANT only: the customer's "up" or "down" (services/feedback.py)
+    feedback_reasons: tuple[str, ...] = ()
 
 
 class ArticleLink(TypedDict):

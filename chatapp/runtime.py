@@ -11,11 +11,11 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 from redis.asyncio import Redis
 
 from chatapp import logs
+from chatapp.actions import Actions
 from chatapp.config import Settings, get_settings
 from chatapp.services.assistant import Assistant, StopRequests
 from chatapp.services.auth import Accounts, TokenCodec
@@ -23,10 +23,14 @@ from chatapp.services.cache import HistoryCache, RedisVersions
 from chatapp.services.conversations import Conversations, Policy
 from chatapp.services.events import EventLog, MemoryEventLog, RedisEventLog
 from chatapp.services.feed import Feed
+from chatapp.services.feedback import Feedback
 from chatapp.services.guests import Guests
 from chatapp.services.hours import SupportHours
-from chatapp.services.knowledge import KnowledgeBase, load_if_changed
+from chatapp.services.insights import Insights
+from chatapp.services.knowledge import KnowledgeService
+from chatapp.services.knowledge.desk import KnowledgeDesk
 from chatapp.services.llm.base import Provider
+from chatapp.services.llm.fake import FakeModel
 from chatapp.services.llm.local import LocalResponder
 from chatapp.services.llm.openrouter import OpenRouterProvider, make_client
 from chatapp.services.presence import MemoryPresence, Presence, RedisPresence
@@ -34,6 +38,7 @@ from chatapp.services.ratelimit import MemoryRateLimiter, RateLimiter, RedisRate
 from chatapp.services.store import Store
 from chatapp.services.team import Team
 from chatapp.services.threads import Threads
+from chatapp.services.transcript import Transcripts
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +51,8 @@ class Services:
     accounts: Accounts
     threads: Threads
     cache: HistoryCache
-    knowledge: KnowledgeSource
+    knowledge: KnowledgeService
+    desk: KnowledgeDesk
     events: EventLog
     feed: Feed
     assistant: Assistant
@@ -54,19 +60,11 @@ class Services:
     presence: Presence
     team: Team
     guests: Guests
+    feedback: Feedback
+    insights: Insights
+    transcripts: Transcripts
+    actions: Actions | None  # None: ACTIONS_ENABLED=false
     redis: Redis | None  # set when several workers share limits, caches and streams
-
-
-class KnowledgeSource:
-    """The knowledge base, rebuilt when its folder changed since it was last asked for."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self._base = KnowledgeBase.load(directory)
-
-    def __call__(self) -> KnowledgeBase:
-        self._base = load_if_changed(self._base, self.directory)
-        return self._base
 
 
 _services: Services | None = None
@@ -98,11 +96,15 @@ def build(settings: Settings) -> Services:
             referer=settings.frontend_origins[0],
         )
     local = LocalResponder()
-    provider: Provider = model or local
-    knowledge = KnowledgeSource(settings.knowledge_dir)
+    provider: Provider = FakeModel() if settings.fake_llm else model or local
+    knowledge = KnowledgeService(store.db, redis, settings.knowledge_dir)
     events: EventLog = RedisEventLog(redis) if redis else MemoryEventLog()
-    feed = Feed(events, knowledge)
-    assistant = Assistant(threads, cache, feed, knowledge, provider, local, StopRequests(redis))
+    feed = Feed(events, knowledge.current, knowledge.unlisted_articles)
+    actions = Actions(store.db, threads, store.users, cache, feed, limiter,
+                      timeout=settings.action_timeout_seconds, per_minute=settings.actions_per_minute,
+                      max_per_answer=settings.max_actions_per_answer) if settings.actions_enabled else None
+    assistant = Assistant(threads, cache, feed, knowledge.current, provider, local, StopRequests(redis),
+                          actions=actions)
     presence: Presence = RedisPresence(redis) if redis else MemoryPresence()
     conversations = Conversations(
         threads, cache, feed, assistant, limiter, store.users,
@@ -110,13 +112,15 @@ def build(settings: Settings) -> Services:
                settings.guest_messages_per_minute),
         SupportHours(settings.support_hours, settings.support_timezone), presence, model)
     return Services(settings=settings, store=store, limiter=limiter, accounts=accounts,
-                    threads=threads, cache=cache, knowledge=knowledge, events=events, feed=feed,
+                    threads=threads, cache=cache, knowledge=knowledge, desk=KnowledgeDesk(knowledge),
+                    events=events, feed=feed,
                     assistant=assistant, conversations=conversations, presence=presence,
                     team=Team(store.db, store.users, accounts),
                     guests=Guests(store.users, threads, cache,
                                   identity_secret=settings.widget_identity_secret,
                                   retention_days=settings.guest_retention_days),
-                    redis=redis)
+                    feedback=Feedback(store.db), insights=Insights(store.db, knowledge.current),
+                    transcripts=Transcripts(threads, knowledge.current), actions=actions, redis=redis)
 
 
 async def _purge_guests_daily(app: Services) -> None:
@@ -128,6 +132,23 @@ async def _purge_guests_daily(app: Services) -> None:
         except Exception:
             log.warning("could not delete old guests", exc_info=True)
         await asyncio.sleep(86_400 - 3600)
+
+
+async def _load_knowledge(app: Services) -> bool:
+    """Load the articles from MongoDB (seeding an empty database from knowledge/)."""
+    try:
+        await app.knowledge.start()
+    except Exception as error:  # noqa: BLE001 - say what is wrong and keep serving
+        log.error("Knowledge base not loaded from the database (%s); retrying.", error)
+        return False
+    return True
+
+
+async def _keep_loading_knowledge(app: Services) -> None:
+    while True:
+        await asyncio.sleep(5)
+        if await _load_knowledge(app):
+            return
 
 
 def services() -> Services:
@@ -149,14 +170,22 @@ async def lifespan() -> AsyncIterator[None]:
         await _services.store.ensure_indexes()
         await _services.threads.ensure_indexes()
         await _services.team.ensure_indexes()
+        await _services.insights.backfill()
     except Exception as error:  # noqa: BLE001 - say what is wrong and keep serving
         log.error("Database not reachable at start-up (%s); retrying on first use.", error)
-    purging = asyncio.create_task(_purge_guests_daily(_services))
+    tasks = [asyncio.create_task(_purge_guests_daily(_services))]
+    if not await _load_knowledge(_services):  # meanwhile the folder's articles answer
+        await asyncio.to_thread(_services.knowledge.serve_folder)
+        tasks.append(asyncio.create_task(_keep_loading_knowledge(_services)))
     try:
         yield
     finally:
-        purging.cancel()
+        for task in tasks:
+            task.cancel()
+        await _services.knowledge.close()
         await _services.assistant.drain(settings.shutdown_grace_seconds)
+        if _services.actions is not None:
+            await _services.actions.drain(settings.shutdown_grace_seconds)
         await _services.conversations.drain()
         _services.store.close()
         if _services.redis is not None:

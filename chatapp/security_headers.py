@@ -1,4 +1,4 @@
-"""Security headers on every HTTP response: a Content-Security-Policy, and no framing.
+"""Security headers on HTTP responses: a Content-Security-Policy and no framing on every page.
 
 Pages may only run the app's own scripts: the inline scripts the build writes into its pages
 (React Router's hydration, the colour-mode switch) are allowed by their SHA-256 hashes, read
@@ -22,6 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.S | re.I)
 WIDGET_PREFIX = "/widget"
+ASSETS = "/assets/"  # the frontend build's files, named by their content's hash
+IMMUTABLE = b"public, max-age=31536000, immutable"
 
 
 def script_hashes(pages: Iterable[bytes]) -> tuple[str, ...]:
@@ -90,7 +92,7 @@ def security_headers(api_url: str, widget_origins: Iterable[str],
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    message = _with(message, csp, framed)
+                    message = _with(message, csp, framed, path)
                 await send(message)
 
             await app(scope, receive, send_with_headers)
@@ -100,12 +102,19 @@ def security_headers(api_url: str, widget_origins: Iterable[str],
     return transform
 
 
-def _with(message: Message, csp: str, framed: bool) -> Message:
+def _with(message: Message, csp: str, framed: bool, path: str) -> Message:
+    """The policy and the framing rule on documents (they mean nothing on a script, an image or
+    JSON, where the 1.5 KB policy would only cost bytes); the build's fingerprinted files are
+    cached for good, as the static host (scripts/serve_export.py) caches them."""
     headers = message.get("headers", [])
+    names = {name.lower(): value for name, value in headers}
     extra = [(b"x-content-type-options", b"nosniff"),
              (b"referrer-policy", b"strict-origin-when-cross-origin")]
-    if not any(name.lower() == b"content-security-policy" for name, _ in headers):
-        extra.append((b"content-security-policy", csp.encode()))  # a route may set its own
-    if not framed:
-        extra.append((b"x-frame-options", b"SAMEORIGIN"))
+    if names.get(b"content-type", b"").startswith(b"text/html"):
+        if b"content-security-policy" not in names:  # a route may set its own
+            extra.append((b"content-security-policy", csp.encode()))
+        if not framed:
+            extra.append((b"x-frame-options", b"SAMEORIGIN"))
+    if path.startswith(ASSETS) and message.get("status") == 200 and b"cache-control" not in names:
+        extra.append((b"cache-control", IMMUTABLE))
     return {**message, "headers": [*headers, *extra]}

@@ -26,7 +26,8 @@ from chatapp.services.guests import new_guest
 from chatapp.services.store import StoreUnavailable
 
 DEMO_PAGE = ROOT / "examples" / "widget-demo.html"
-DEFAULTS = {"title": "Support", "accent": "#4f46e5", "greeting": "Questions? We're here to help.",
+# The accent is the app's own (Radix indigo 9, rxconfig.py), so the launcher matches the chat it opens.
+DEFAULTS = {"title": "Support", "accent": "#3e63dd", "greeting": "Questions? We're here to help.",
             "position": "right"}
 log = logging.getLogger(__name__)
 

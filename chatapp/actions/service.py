@@ -131,27 +131,27 @@ class Actions:
             stored = await self.calls.add(answer.owner, answer.chat_id, status=PROPOSED,
                                           content=f"{declared.title}: waiting for the customer",
                                           action=card, error=next(iter(shown.values()), ""))
-            await self._show(stored, new=True)
+            await self._show(stored)
             if values is None:
                 missing = [name for name in problems]
                 labels = " and ".join(declared.labels.get(n, n).lower() for n in missing)
                 return ToolResult(call, _json({
                     "status": "needs_input", "missing": missing, "problems": shown,
-                    "note": "The customer now sees a form for these fields below your message. "
+                    "note": "The customer now sees a form for these fields above what you write next. "
                             "Ask them to fill it in; never guess the values."}), PROPOSED,
-                    f"Enter the {labels} below and press \u201c{declared.button}\u201d.")
+                    f"Enter the {labels} above and press \u201c{declared.button}\u201d.")
             return ToolResult(call, _json({
                 "status": "awaiting_confirmation", "arguments": values,
-                "note": "The customer now sees Confirm and Cancel buttons below your message; it "
+                "note": "The customer now sees Confirm and Cancel buttons above what you write next; it "
                         "happens only if they press Confirm. Say so; do not say it is done."}),
-                PROPOSED, f"Press \u201cConfirm\u201d below to go ahead ({declared.title.lower()}), "
+                PROPOSED, f"Press \u201cConfirm\u201d above to go ahead ({declared.title.lower()}), "
                           "or \u201cCancel\u201d.")
         wait = await take(self.limiter, f"action:{customer.id}", self.per_minute, 60)
         if wait:
             error = self._limit_sentence(wait)
             stored = await self.calls.add(answer.owner, answer.chat_id, status=FAILED,
                                           content=f"{declared.title}: {error}", action=card, error=error)
-            await self._show(stored, new=True)
+            await self._show(stored)
             return _told(call, FAILED, error=error)
         context = Context(customer, self.db, answer.chat_id)
         started = self.clock()
@@ -164,7 +164,7 @@ class Actions:
                 running = await self.calls.add(answer.owner, answer.chat_id, status=RUNNING,
                                                content=f"{declared.title}: running", action=card,
                                                when=started)
-                await self._show(running, new=True)
+                await self._show(running)
             outcome = await task
         except asyncio.CancelledError:  # the answer was stopped, or the server is shutting down
             task.cancel()
@@ -191,7 +191,7 @@ class Actions:
             stored = await self.calls.add(answer.owner, answer.chat_id, status=outcome.status,
                                           content=content, action={**card, **changes},
                                           error=outcome.error, when=started)
-            await self._show(stored, new=True)
+            await self._show(stored)
             return stored
         stored = await self.calls.update(running.owner, running.id, status=outcome.status,
                                          content=content, error=outcome.error, action=changes)
@@ -337,12 +337,9 @@ class Actions:
             raise CallNotFound(GONE)
         return card
 
-    async def _show(self, card: Message, *, new: bool = False) -> None:
+    async def _show(self, card: Message) -> None:
         """Tell the conversation's pages (and keep the history cache right)."""
-        if new:
-            await self.cache.append(card)
-        else:
-            await self.cache.invalidate(card.owner, card.chat_id)
+        await self.cache.append(card)
         await self.feed.message(card)
 
     def _limit_sentence(self, wait: float) -> str:

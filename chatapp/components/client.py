@@ -14,6 +14,9 @@ _CONVERSATION = rx.asset("conversation.jsx", shared=True).importable_path
 _INBOX = rx.asset("inbox.jsx", shared=True).importable_path
 _WIDGET = rx.asset("widget.jsx", shared=True).importable_path
 rx.asset("markdown_stream.jsx", shared=True)  # imported by conversation.jsx
+rx.asset("feedback.jsx", shared=True)  # imported by conversation.jsx
+rx.asset("reveal.js", shared=True)  # imported by conversation.jsx
+rx.asset("action_card.jsx", shared=True)  # imported by conversation.jsx
 
 
 class _Client(rx.Component):
@@ -34,6 +37,10 @@ class ConversationView(_Client):
     ready: rx.Var[bool]
     on_retry: rx.EventHandler[no_args_event_spec]
     on_talk: rx.EventHandler[no_args_event_spec]
+    on_rate: rx.EventHandler[passthrough_event_spec(dict)]  # {message_id, rating, reasons, comment}
+    on_rate_conversation: rx.EventHandler[passthrough_event_spec(dict)]  # {score, comment}
+    on_solved: rx.EventHandler[no_args_event_spec]
+    on_action: rx.EventHandler[passthrough_event_spec(dict)]  # {message_id, op, fields}
 
 
 class Composer(_Client):

@@ -10,9 +10,12 @@
 // cannot do is survive a reload, so messages left over from an earlier page are sent again, in
 // order. The server stores one message per id, so a resend never makes a copy. Open pages beat a
 // heartbeat: a message belongs to its page while that page lives, and to its author only.
-import { memo, useEffect, useReducer, useRef, useState, useSyncExternalStore } from "react";
+import { memo, useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from "react";
 import { useNavigate } from "react-router";
+import { ActionCard } from "./action_card.jsx";
+import { ConversationRating, Verdict } from "./feedback.jsx";
 import { Markdown } from "./markdown_stream.jsx";
+import { useReveal } from "./reveal.js";
 
 const PAGE = Math.random().toString(36).slice(2);
 const PAGES = "helpdesk-pages";  // page id -> its last heartbeat (ms)
@@ -116,9 +119,13 @@ function grow(messages, event) {
   const at = messages.findIndex((m) => m.id === event.id);
   const row = at < 0 ? { id: event.id, role: "assistant", content: "", status: "writing", sources: [] }
     : messages[at];
-  if (row.status !== "writing" || event.at > row.content.length
-      || event.at + event.text.length <= row.content.length) return messages;
-  return upsert(messages, { ...row, content: row.content.slice(0, event.at) + event.text });
+  if (row.status !== "writing") return messages;
+  let next = row;
+  if (event.at <= row.content.length && event.at + event.text.length > row.content.length) {
+    next = { ...row, content: row.content.slice(0, event.at) + event.text };
+  }
+  if (event.end && !next.ended) next = { ...next, ended: true };  // all of it is here: show it all
+  return next === row ? messages : upsert(messages, next);
 }
 
 function reduce(state, event) {
@@ -188,8 +195,10 @@ function Sources({ sources }) {
       <ul>
         {sources.map((source) => (
           <li key={source.slug}>
-            <a href={`/help/${source.slug}`} target={window.self !== window.top ? "_blank" : undefined}
-               rel="noopener">{source.title}</a>
+            {source.removed
+              ? <span className="source-removed">{source.title} (removed from the help centre)</span>
+              : <a href={`/help/${source.slug}`} target={window.self !== window.top ? "_blank" : undefined}
+                   rel="noopener">{source.title}</a>}
           </li>
         ))}
       </ul>
@@ -197,21 +206,43 @@ function Sources({ sources }) {
   );
 }
 
-const Bubble = memo(function Bubble({ row, viewer, canRetry, canTalk, onRetry, onTalk }) {
+const NO_CARDS = [];
+
+// An answer's text with the cards of the actions it called, each where in the text it was called.
+function AnswerText({ text, cards, viewer, onAction }) {
+  if (!cards.length) return text !== "" && <Markdown text={text} className="message-text" />;
+  const parts = [];
+  let from = 0;
+  for (const card of cards) {
+    const at = Math.min(Math.max(card.action?.offset ?? text.length, from), text.length);
+    if (at > from) parts.push(<Markdown key={`t${from}`} text={text.slice(from, at)} className="message-text" />);
+    parts.push(<ActionCard key={card.id} row={card} viewer={viewer} onAction={onAction} />);
+    from = at;
+  }
+  if (from < text.length) parts.push(<Markdown key={`t${from}`} text={text.slice(from)} className="message-text" />);
+  return parts;
+}
+
+const Bubble = memo(function Bubble({ row, viewer, canRetry, canTalk, onRetry, onTalk, onRate, onAction,
+                                      cards = NO_CARDS }) {
+  const body = useRef(null);
+  useReveal(body, row.content, row.status === "writing" && !row.ended);
   if (row.role === "activity") {
     return <p className="message message-activity" data-role="activity">{row.content}</p>;
   }
+  if (row.role === "action") return <ActionCard row={row} viewer={viewer} onAction={onAction} />;
   const live = row.status === "writing";
   const classes = ["message", `message-${row.role}`, `message-${SIDE[viewer]?.[row.role] ?? "theirs"}`];
   if (live) classes.push("message-live");
   const failed = row.status === "failed";
   return (
-    <div className={classes.join(" ")} data-role={row.role} aria-live={live ? "polite" : undefined}>
+    <div ref={body} className={classes.join(" ")} data-role={row.role} aria-live={live ? "polite" : undefined}>
       {row.role === "agent" && <p className="message-author">{row.author} · Support</p>}
-      {row.content === "" && live ? <p className="message-waiting">Thinking…</p>
-        : row.content !== "" && <Markdown text={row.content} className="message-text" />}
+      {row.content === "" && live && !cards.length ? <p className="message-waiting">Thinking…</p>
+        : <AnswerText text={row.content} cards={cards} viewer={viewer} onAction={onAction} />}
       <Sources sources={row.sources} />
       {row.status === "stopped" && <p className="message-status">Stopped</p>}
+      <Verdict row={row} viewer={viewer} onRate={onRate} />
       {failed && (
         <p className="message-status message-failed">
           {row.content ? "Interrupted" : row.error || "This answer could not be written."}
@@ -252,7 +283,8 @@ function Pending({ owner, chatId, ready }) {
 
 // The conversation: its messages as the stream tells them, the outbox's messages waiting to be
 // stored, and what the conversation's state means for the customer (the queue, who joined).
-export function ConversationView({ src, chatId, draft, path, viewer, owner, ready, onRetry, onTalk }) {
+export function ConversationView({ src, chatId, draft, path, viewer, owner, ready, onRetry, onTalk, onRate,
+                                  onRateConversation, onSolved, onAction }) {
   const [state, dispatch] = useReducer(reduce, EMPTY);
   const navigate = useNavigate();
   const scrolled = useRef(false);
@@ -266,6 +298,15 @@ export function ConversationView({ src, chatId, draft, path, viewer, owner, read
     });
   }, [src]);
   const { messages, conversation } = state;
+  const cardsOf = useMemo(() => {  // answer id -> its action cards, in the order they were called
+    const answers = new Set(messages.filter((m) => m.role === "assistant").map((m) => m.id));
+    const byAnswer = new Map();
+    for (const m of messages) {
+      const answer = m.role === "action" ? m.action?.answer_id : null;
+      if (answer && answers.has(answer)) byAnswer.set(answer, [...(byAnswer.get(answer) ?? []), m]);
+    }
+    return byAnswer;
+  }, [messages]);
   useEffect(() => {
     const ids = new Set(messages.map((m) => m.client_id).filter(Boolean));
     if (ids.size) acknowledge(owner, ids);
@@ -290,6 +331,9 @@ export function ConversationView({ src, chatId, draft, path, viewer, owner, read
   const answered = last && messages.some((m) => m.client_id === `${last.client_id}:answer`);
   const unanswered = customer && state.loaded && last && !answered && status === "bot"
     && messages.at(-1)?.id === last.id && !(writing.get(chatId)?.writing);
+  const lastWord = messages.filter((m) => m.role === "assistant" || m.role === "agent").at(-1);
+  const canSolve = customer && onSolved && status !== "closed" && lastWord
+    && lastWord.status !== "writing" && messages.at(-1)?.role !== "user";
   return (
     <>
       {!customer && state.summary && (
@@ -301,9 +345,10 @@ export function ConversationView({ src, chatId, draft, path, viewer, owner, read
       {state.loaded && messages.length === 0 && customer && (
         <p className="conversation-empty">Ask the support assistant anything about your account.</p>
       )}
-      {messages.map((row) => (
+      {messages.filter((row) => !(row.role === "action" && cardsOf.has(row.action?.answer_id))).map((row) => (
         <Bubble key={row.id} row={row} viewer={viewer} canRetry={customer && status === "bot"}
-                canTalk={customer && status === "bot"} onRetry={onRetry} onTalk={onTalk} />
+                canTalk={customer && status === "bot"} onRetry={onRetry} onTalk={onTalk} onRate={onRate}
+                onAction={onAction} cards={cardsOf.get(row.id) ?? NO_CARDS} />
       ))}
       {unanswered && (
         <p className="conversation-notice" role="status">
@@ -314,6 +359,14 @@ export function ConversationView({ src, chatId, draft, path, viewer, owner, read
       <Pending owner={owner} chatId={chatId} ready={ready} />
       {conversation?.notice && (
         <p className={`conversation-state conversation-${status}`} role="status">{conversation.notice}</p>
+      )}
+      {canSolve && (
+        <p className="conversation-solved">
+          <button type="button" onClick={onSolved}>This solved my problem</button>
+        </p>
+      )}
+      {customer && onRateConversation && (
+        <ConversationRating conversation={conversation} onRate={onRateConversation} />
       )}
     </>
   );

@@ -12,10 +12,18 @@ import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
 from chatapp.components.client import composer, conversation_view
+from chatapp.state.actions import ActionState
 from chatapp.state.chat import ChatState
+from chatapp.state.feedback import FeedbackState
 from chatapp.state.session import SessionState
 
 CONNECTED = rx.State.is_hydrated & ~has_connection_errors
+
+
+def key_hint() -> rx.Component:
+    """The composer's keys, under it (kept out of the placeholder, which would wrap); hidden on
+    touch screens, whose keyboards have no Shift+Enter."""
+    return rx.el.p("Enter to send · Shift+Enter for a new line", class_name="composer-hint")
 
 
 def conversation() -> rx.Component:
@@ -26,9 +34,11 @@ def conversation() -> rx.Component:
                     src=ChatState.stream_src, chat_id=ChatState.thread_id, draft=ChatState.draft,
                     path=ChatState.path, viewer="customer", owner=SessionState.outbox,
                     ready=CONNECTED, on_retry=ChatState.retry, on_talk=ChatState.talk_to_person,
+                    on_rate=FeedbackState.rate_answer, on_rate_conversation=FeedbackState.rate_conversation,
+                    on_solved=FeedbackState.solved, on_action=ActionState.act,
                 ),
                 id="messages", class_name="messages", width="100%", max_width="820px",
-                margin_x="auto", spacing="3", padding="4",
+                margin_x="auto", spacing="3", padding="1rem",
             ),
             rx.box(id="scroll-anchor"),
             id="scroller", flex="1", width="100%", overflow_y="auto",
@@ -37,11 +47,12 @@ def conversation() -> rx.Component:
             composer(
                 chat_id=ChatState.thread_id, draft=ChatState.draft, owner=SessionState.outbox,
                 ready=CONNECTED, refused=ChatState.refused, label="Message", send_label="Send",
-                placeholder="Ask a question… (Enter to send, Shift+Enter for a new line)",
+                placeholder="Ask a question…",
                 viewer="customer", on_send=ChatState.send, on_stop=ChatState.stop,
                 on_talk=ChatState.talk_to_person, on_unsent=SessionState.set_unsent,
             ),
-            width="100%", max_width="820px", margin_x="auto", padding="4", class_name="composer-box",
+            key_hint(),
+            width="100%", max_width="820px", margin_x="auto", padding="1rem", class_name="composer-box",
         ),
         flex="1", height="100%", spacing="0", overflow="hidden", min_width="0",
     )

@@ -23,7 +23,7 @@ def _form(label: str, **button) -> rx.Component:
     return NativeForm.create(
         rx.button(label, type="submit", **button),
         action=f"{get_settings().api_url}/api/auth/logout", method="post",
-        style={"display": "inline"},
+        class_name="logout-form",  # never shrunk in a narrow header (assets/chat.css)
     )
 
 
@@ -41,7 +41,7 @@ def log_out() -> rx.Component:
             rx.hstack(
                 rx.alert_dialog.cancel(rx.button("Stay logged in", variant="soft", color_scheme="gray")),
                 _form("Log out anyway", color_scheme="red"),
-                justify="end", spacing="3", margin_top="4",
+                justify="end", spacing="3", margin_top="1rem",
             ),
             max_width="440px",
         ),

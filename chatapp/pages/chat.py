@@ -5,8 +5,20 @@ import reflex as rx
 from chatapp.components.conversation import conversation, not_found
 from chatapp.components.session import log_out
 from chatapp.components.sidebar import sidebar, thread_menu
+from chatapp.config import get_settings
 from chatapp.state.chat import ChatState
 from chatapp.state.session import SessionState
+
+
+def download_conversation() -> rx.Component:
+    """The open conversation as Markdown, sources as links (a document request to the API)."""
+    href = f"{get_settings().api_url}/api/conversations/" + ChatState.thread_id + "/transcript.md"
+    return rx.cond(
+        ChatState.stored,
+        rx.link(rx.icon("download", size=18), href=href, download="", reload_document=True,
+                aria_label="Download conversation", title="Download conversation",
+                class_name="header-icon-link"),
+    )
 
 
 def chat_page() -> rx.Component:
@@ -15,7 +27,8 @@ def chat_page() -> rx.Component:
             thread_menu(),
             rx.heading("Helpdesk", size="5"),
             rx.spacer(),
-            rx.link("Help centre", href="/help", size="2"),
+            rx.link("Help centre", href="/help", size="2", class_name="header-help"),
+            download_conversation(),
             rx.text(SessionState.username, color_scheme="gray", aria_label="Signed in as",
                     class_name="signed-in-as"),
             rx.color_mode.button(aria_label="Toggle dark mode"),

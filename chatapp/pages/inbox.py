@@ -6,6 +6,7 @@ import reflex as rx
 from reflex.components.core.banner import has_connection_errors
 
 from chatapp.components.client import composer, conversation_view, queue
+from chatapp.components.conversation import key_hint
 from chatapp.components.team_header import team_header
 from chatapp.state.inbox import InboxState
 from chatapp.state.session import SessionState
@@ -39,21 +40,22 @@ def queue_column() -> rx.Component:
 
 
 def actions() -> rx.Component:
+    """One column the panel's width: Claim the primary action, the others one secondary style."""
+    secondary = dict(variant="soft", color_scheme="gray", width="100%")
     return rx.flex(
-        rx.cond(InboxState.can_claim, rx.button("Claim", on_click=InboxState.claim)),
+        rx.cond(InboxState.can_claim, rx.button("Claim", on_click=InboxState.claim, width="100%")),
         rx.select.root(
-            rx.select.trigger(placeholder="Assign to", aria_label="Assign to"),
+            rx.select.trigger(placeholder="Assign to", aria_label="Assign to", **secondary),
             rx.select.content(rx.foreach(
                 InboxState.team, lambda member: rx.select.item(member["name"], value=member["id"]))),
             value="", on_change=InboxState.assign,
         ),
+        rx.button("Suggest a reply", on_click=InboxState.suggest, **secondary),
         rx.cond(InboxState.with_team,
-                rx.button("Hand back to the assistant", variant="soft", on_click=InboxState.hand_back)),
+                rx.button("Hand back to the assistant", on_click=InboxState.hand_back, **secondary)),
         rx.cond(~InboxState.is_closed,
-                rx.button("Close conversation", variant="soft", color_scheme="gray",
-                          on_click=InboxState.close)),
-        rx.button("Suggest a reply", variant="outline", on_click=InboxState.suggest),
-        wrap="wrap", gap="2",
+                rx.button("Close conversation", on_click=InboxState.close, **secondary)),
+        direction="column", spacing="2", width="100%", class_name="inbox-actions",
     )
 
 
@@ -69,10 +71,12 @@ def customer_panel() -> rx.Component:
         rx.cond(
             InboxState.others.length() > 0,
             rx.vstack(
-                rx.heading("Other conversations", size="2", as_="h3"),
+                rx.heading("Other conversations", size="2", as_="h3", id="other-conversations"),
                 rx.el.ul(rx.foreach(InboxState.others, lambda other: rx.el.li(
-                    rx.link(other["title"], href="/inbox?c=" + other["id"], size="2")))),
-                spacing="1",
+                    rx.link(other["title"], href="/inbox?c=" + other["id"], size="2",
+                            title=other["title"]))),
+                    class_name="inbox-others", aria_labelledby="other-conversations"),
+                spacing="1", width="100%",
             ),
         ),
         class_name="inbox-customer", spacing="3", padding="0.75rem", as_="aside",
@@ -86,7 +90,7 @@ def conversation_column() -> rx.Component:
             rx.vstack(
                 conversation_view(src=InboxState.stream_src, chat_id=InboxState.selected, draft=False,
                                   path="", viewer="agent", owner=SessionState.outbox, ready=CONNECTED),
-                class_name="messages", width="100%", max_width="820px", margin_x="auto", padding="4",
+                class_name="messages", width="100%", max_width="820px", margin_x="auto", padding="1rem",
             ),
             rx.box(id="scroll-anchor"),
             id="scroller", flex="1", width="100%", overflow_y="auto",
@@ -94,12 +98,14 @@ def conversation_column() -> rx.Component:
         rx.box(
             composer(chat_id=InboxState.selected, draft=False, owner=SessionState.outbox,
                      ready=CONNECTED, refused=InboxState.refused, label="Reply", send_label="Send reply",
-                     placeholder="Reply to the customer… (Enter to send, Shift+Enter for a new line)",
+                     placeholder="Reply to the customer…",
                      viewer="agent", suggestion=InboxState.suggestion, on_send=InboxState.reply,
                      on_unsent=SessionState.set_unsent),
-            width="100%", max_width="820px", margin_x="auto", padding="4",
+            key_hint(),
+            width="100%", max_width="820px", margin_x="auto", padding="1rem", class_name="composer-box",
         ),
         flex="1", height="100%", spacing="0", overflow="hidden", min_width="0",
+        class_name="inbox-conversation",
     )
 
 

@@ -34,7 +34,7 @@ def invite_form() -> rx.Component:
                      required=True, flex="1", min_width="200px"),
             rx.select(["agent", "admin"], name="role", default_value="agent", aria_label="Role"),
             rx.button("Invite", type="submit"),
-            gap="2", wrap="wrap", width="100%",
+            spacing="2", wrap="wrap", width="100%",
         ),
         on_submit=TeamState.invite, reset_on_submit=True, width="100%",
     )

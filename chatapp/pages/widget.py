@@ -8,18 +8,26 @@ from reflex.components.core.banner import has_connection_errors
 from chatapp.components.auth_form import auth_form, field
 from chatapp.components.client import composer, conversation_view, guest_session, widget_bridge
 from chatapp.config import get_settings
+from chatapp.state.actions import ActionState
 from chatapp.state.auth_form import AuthFormState
 from chatapp.state.chat import ChatState
+from chatapp.state.feedback import FeedbackState
 from chatapp.state.session import SessionState
 from chatapp.widget_api import allowed_origins
 
 CONNECTED = rx.State.is_hydrated & ~has_connection_errors
 
 
+def header_button(icon: str, label: str, **props) -> rx.Component:
+    """A gray icon button like the frame's close button. No `size`: Reflex would resize the
+    icon with it (36 px at "3"); assets/chat.css makes it 44 px square."""
+    return rx.icon_button(rx.icon(icon, size=20), variant="ghost", color_scheme="gray", high_contrast=True,
+                          aria_label=label, title=label, class_name="widget-icon-button", **props)
+
+
 def past_conversations() -> rx.Component:
     return rx.menu.root(
-        rx.menu.trigger(rx.icon_button(rx.icon("history", size=18), variant="ghost", size="3",
-                                       aria_label="Past conversations", title="Past conversations")),
+        rx.menu.trigger(header_button("history", "Past conversations")),
         rx.menu.content(rx.foreach(ChatState.threads, lambda thread: rx.menu.item(
             thread["title"], on_click=ChatState.open_conversation(thread["id"])))),
     )
@@ -30,9 +38,7 @@ def header() -> rx.Component:
         rx.heading("Support", size="4", as_="h1"),
         rx.spacer(),
         rx.cond(ChatState.threads.length() > 0, past_conversations()),
-        rx.icon_button(rx.icon("square-pen", size=18), variant="ghost", size="3",
-                       aria_label="New conversation", title="New conversation",
-                       on_click=ChatState.new_conversation),
+        header_button("square-pen", "New conversation", on_click=ChatState.new_conversation),
         widget_bridge(allowed=list(allowed_origins(get_settings())), ready=CONNECTED,
                       identify_url=f"{get_settings().api_url}/api/widget/identify"),
         class_name="widget-header", align="center", width="100%",
@@ -43,17 +49,19 @@ def guest_strip() -> rx.Component:
     return rx.cond(
         ChatState.guest,
         rx.vstack(
-            rx.text("You're chatting as a guest. ",
-                    rx.link("Sign up or log in", href="/widget/account" + ChatState.widget_query),
-                    " to keep your conversations in an account.", size="1", color_scheme="gray"),
+            # One line: the account page says that a guest's conversations move to the account.
+            rx.text("You're chatting as a guest · ",
+                    rx.link("Sign up or log in", href="/widget/account" + ChatState.widget_query,
+                            title="Keep your conversations in an account", class_name="widget-account-link"),
+                    size="2", color_scheme="gray"),
             rx.cond(
                 ChatState.guest_email == "",
                 rx.form(
                     rx.hstack(
-                        rx.input(name="email", type="email", aria_label="Your email", size="1",
-                                 placeholder="Your email, so we can follow up", flex="1"),
-                        rx.button("Leave email", size="1", type="submit", variant="soft"),
-                        width="100%",
+                        rx.input(name="email", type="email", aria_label="Your email", auto_complete="email",
+                                 placeholder="Email, for a follow-up", flex="1"),
+                        rx.button("Leave email", type="submit", variant="soft"),
+                        width="100%", spacing="2",
                     ),
                     on_submit=ChatState.leave_email, width="100%",
                 ),
@@ -61,7 +69,7 @@ def guest_strip() -> rx.Component:
                         color_scheme="gray"),
             ),
             rx.cond(ChatState.notice != "", rx.text(ChatState.notice, size="1", role="status")),
-            class_name="widget-guest", spacing="1", width="100%",
+            class_name="widget-guest", spacing="2", width="100%",
         ),
     )
 
@@ -77,6 +85,8 @@ def widget_page() -> rx.Component:
                     src=ChatState.stream_src, chat_id=ChatState.thread_id, draft=ChatState.draft,
                     path=ChatState.path, viewer="customer", owner=SessionState.outbox,
                     ready=CONNECTED, on_retry=ChatState.retry, on_talk=ChatState.talk_to_person,
+                    on_rate=FeedbackState.rate_answer, on_rate_conversation=FeedbackState.rate_conversation,
+                    on_solved=FeedbackState.solved, on_action=ActionState.act,
                 ),
                 class_name="messages", width="100%", padding="0.75rem",
             ),

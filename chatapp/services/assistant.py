@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 12
-FLUSH_SECONDS = 0.05
+FLUSH_SECONDS = 0.1  # the page reveals each piece smoothly (components/reveal.js)
 CHECKPOINT_SECONDS = 1.0
 LEASE_RENEW_SECONDS = 3.0  # well inside the lease (threads.WRITING_LEASE)
 BUSY = "The assistant is busy, please retry in a moment."
@@ -220,7 +220,7 @@ class Assistant:
             stored = await self.threads.finish_answer(
                 answer.message, content=answer.text, status=status, model=answer.model,
                 sources=answer.sources, declined=answer.declined, error=answer.error)
-            await self.cache.invalidate(question.owner, question.chat_id)
+            await self.cache.append(stored)
             await self.feed.message(stored)
         except Exception:  # the database failed: the lease runs out, readers see it
             log.exception("answer not stored", extra={"chat_id": question.chat_id})
@@ -313,8 +313,11 @@ class Assistant:
                 keep_due = kept_at + (CHECKPOINT_SECONDS if len(answer.text) > kept else LEASE_RENEW_SECONDS)
                 due = min(keep_due, flushed + self.flush_seconds if len(answer.text) > sent else keep_due)
                 try:
-                    item = (answer.arrived.get_nowait() if not answer.arrived.empty() else
-                            await asyncio.wait_for(answer.arrived.get(), max(0.0, due - now)))
+                    if not answer.arrived.empty():
+                        item = answer.arrived.get_nowait()
+                    else:  # asyncio.timeout, not wait_for: no task per delta
+                        async with asyncio.timeout(max(0.0, due - now)):
+                            item = await answer.arrived.get()
                 except TimeoutError:
                     item = _WAKE
                 if isinstance(item, Delta):
@@ -327,9 +330,9 @@ class Assistant:
                 now = time.monotonic()
                 keep_due = kept_at + (CHECKPOINT_SECONDS if len(answer.text) > kept else LEASE_RENEW_SECONDS)
                 first = sent == 0
-                if len(answer.text) > sent and (ended or first or forced
-                                                or now - flushed >= self.flush_seconds):
-                    await self.feed.delta(chat_id, message_id, sent, answer.text[sent:])
+                if ended or (len(answer.text) > sent and (first or forced
+                                                          or now - flushed >= self.flush_seconds)):
+                    await self.feed.delta(chat_id, message_id, sent, answer.text[sent:], end=ended)
                     sent, flushed = len(answer.text), now
                     if await self.stops.requested(chat_id):
                         answer.stop.set()

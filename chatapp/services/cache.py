@@ -91,8 +91,9 @@ class HistoryCache:
         return list(messages)
 
     async def append(self, message: Message) -> None:
-        """Write-through: a cached thread gains the saved message, unless another worker wrote
-        to it since it was read (then it is read again next time)."""
+        """Write-through: a cached thread gains the saved message, or its new version (a finished
+        answer, a rated one), unless another worker wrote to it since it was read (then it is
+        read again next time)."""
         key = (message.owner, message.chat_id)
         version = await self._versions.bump(f"{message.owner}:{message.chat_id}")
         cached = self._entries.get(key)
@@ -104,7 +105,8 @@ class HistoryCache:
         elif all(m.id != message.id for m in messages):
             self._entries[key] = ((owner_version, version), in_turn_order([*messages, message]))
         else:
-            self._entries[key] = ((owner_version, version), messages)
+            self._entries[key] = ((owner_version, version),
+                                  [message if m.id == message.id else m for m in messages])
 
     async def invalidate(self, owner: str, chat_id: str | None = None) -> None:
         """Forget one thread, or every thread of the owner, in every worker."""

@@ -322,6 +322,15 @@ class Conversations:
         await self.feed.conversation(updated)
         return updated
 
+    async def announce(self, viewer: User, chat_id: str, message_id: str | None = None) -> None:
+        """Tell every page watching the conversation that it (or one message: a rating) changed."""
+        thread = await self.visible(viewer, chat_id)
+        if message_id is None:
+            await self.feed.conversation(thread, team=False)
+        elif (message := await self.threads.message(thread.owner, message_id)) is not None:
+            await self.cache.append(message)  # the next snapshot shows it too
+            await self.feed.message(message)
+
     async def mark_read(self, agent: User, chat_id: str) -> None:
         self._team(agent)
         thread = await self.visible(agent, chat_id)

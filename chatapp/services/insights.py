@@ -43,8 +43,9 @@ import csv
 import heapq
 import io
 import json
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as day_start
@@ -71,6 +72,9 @@ from chatapp.services.threads import (
 
 DAY_MS = 86_400_000
 PRESETS = (7, 30, 90)  # the dashboard's "last N days"
+DEFAULT_DAYS = 30  # a range asked for without one
+FIRST_DAY, LAST_DAY = date(1971, 1, 1), date(9998, 12, 31)  # a previous period still has epoch ms
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_DAYS = 366
 MAX_GAP_QUESTIONS = 5000  # the most recent declined and thumbs-down questions grouped per period
 COUNT, SHARE, SCORE, SECONDS = "count", "share", "score", "seconds"  # a metric's unit
@@ -432,6 +436,29 @@ class Insights:
     def last(self, days: int, tz: tzinfo = UTC) -> Period:
         """The last `days` days up to today, by this service's clock."""
         return Period.last(days, self.clock(), tz)
+
+    def period(self, query: Mapping[str, str], tz: tzinfo = UTC) -> Period:
+        """The range a page address or a download names: `days=N` (the last N days, today
+        included), or `from=YYYY-MM-DD&to=YYYY-MM-DD` (both included); neither, the last
+        DEFAULT_DAYS days. Raises InvalidPeriod, saying what to change."""
+        first, last, days = query.get("from", ""), query.get("to", ""), query.get("days", "")
+        if first or last:
+            if not (first and last):
+                raise InvalidPeriod("Choose both a start and an end date.")
+            try:
+                start, end = (date.fromisoformat(d) if _ISO_DAY.fullmatch(d) else None for d in (first, last))
+            except ValueError:
+                start = end = None
+            if start is None or end is None:
+                raise InvalidPeriod("Write dates as YYYY-MM-DD, like 2026-11-30.")
+            if start < FIRST_DAY or end > LAST_DAY:
+                raise InvalidPeriod(f"Choose dates from {FIRST_DAY.year} on.")
+            return Period(start, end, tz)
+        if days:
+            if not (days.isdecimal() and len(days) <= 3):
+                raise InvalidPeriod(f"Choose from 1 to {MAX_DAYS} days.")
+            return self.last(int(days), tz)
+        return self.last(DEFAULT_DAYS, tz)
 
     @staticmethod
     async def _rows(collection: AsyncIOMotorCollection, pipeline: list[dict[str, Any]]

@@ -123,7 +123,7 @@ def _thread(doc: dict[str, Any]) -> Thread:
         customer_name=doc.get("customer_name", ""), customer_email=doc.get("customer_email", ""),
         guest=bool(doc.get("guest")),
         preview=doc.get("preview", ""), team_unread=bool(doc.get("team_unread")),
-        notice=doc.get("notice", ""),
+        notice=doc.get("notice", ""), csat=doc.get("csat"),
     )
 
 
@@ -139,7 +139,8 @@ def _message(doc: dict[str, Any]) -> Message:
         sources=tuple(doc.get("sources", ())), author=doc.get("author", ""),
         declined=bool(doc.get("declined")), error=doc.get("error", ""),
         stream_from=doc.get("stream_from", "") if status == WRITING else "",
-        action=doc.get("action"),
+        action=doc.get("action"), feedback=doc.get("feedback") or "",
+        feedback_reasons=tuple(doc.get("feedback_reasons") or ()),
     )
 
 

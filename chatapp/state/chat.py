@@ -53,6 +53,11 @@ class ChatState(rx.State):
         return f"{get_settings().api_url}/api/conversations/{self.thread_id}/events"
 
     @rx.var
+    def stored(self) -> bool:
+        """The conversation shown is stored (it is in the sidebar), so it can be downloaded."""
+        return any(row["id"] == self.thread_id for row in self.threads) and not self.not_found
+
+    @rx.var
     def path(self) -> str:
         """The address a new chat takes once it exists ("" in the widget, whose address stays)."""
         if self.in_widget:

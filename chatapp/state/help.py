@@ -1,7 +1,7 @@
 """The public help centre: the article index, search results and the open article.
 
 Readable without logging in, so nothing here looks at the session. The knowledge base is
-asked for on every page load, so an edited folder shows up without a restart.
+asked for on every page load, so a saved edit shows on the next one, on every worker.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class HelpState(rx.State):
     @rx.event
     def load_index(self):
         """All articles by category, and the ranked matches for `?q=` so searches can be shared."""
-        kb = services().knowledge()
+        kb = services().knowledge.current()
         categories: dict[str, list[ArticleLink]] = {}
         for article in kb.articles:  # already sorted by category, then title
             categories.setdefault(article.category, []).append(_link(article))
@@ -73,10 +73,12 @@ class HelpState(rx.State):
     def load_article(self):
         parts = [part for part in self.router.url.path.split("/") if part]
         slug = parts[1] if len(parts) == 2 and parts[0] == "help" else ""
-        article = services().knowledge().article(slug)
+        article = services().knowledge.current().article(slug)
         self.not_found = article is None
         if article is None:
             self.title = self.category = self.updated = self.body = ""
             return
+        if article.slug != slug:  # an earlier address: links and bookmarks keep working
+            return rx.redirect(f"/help/{article.slug}", replace=True)
         self.title, self.category, self.body = article.title, article.category, article.body
         self.updated = _readable_date(article.updated)

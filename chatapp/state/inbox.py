@@ -22,7 +22,7 @@ from chatapp.services.conversations import NotAllowed, SendRejected, ThreadNotFo
 from chatapp.services.feed import queue_row
 from chatapp.state import args
 from chatapp.state.outbox import with_refusal
-from chatapp.state.session import holds_user_data, signed_in
+from chatapp.state.session import holds_user_data, not_for_team, signed_in
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,8 @@ class InboxState(rx.State):
     async def load(self):
         """The inbox, with the conversation named by `?c=` open; customers are sent to /chat."""
         user = await signed_in(self)
-        if user is None:
-            return rx.redirect("/login", replace=True)
-        if not user.on_team:
-            return rx.redirect("/chat", replace=True)
+        if (away := not_for_team(user)) is not None:
+            return away
         self.me, self.notice = user.id, ""
         self.team = [{"id": m.id, "name": m.name} for m in await services().store.users.team() if m.active]
         await self._open(args.chat_id(self.router.url.query_parameters.get("c", "")) or "")

@@ -77,6 +77,14 @@ async def signed_in(state: rx.State) -> User | None:
     return (await state.get_state(SessionState))._user
 
 
+def not_for_team(user: User | None):
+    """Where a team page sends whoever is not on the team (log-in, or the customer's chat);
+    None for a team member."""
+    if user is None:
+        return rx.redirect("/login", replace=True)
+    return None if user.on_team else rx.redirect("/chat", replace=True)
+
+
 async def reconnected(state: rx.State) -> bool:
     """The page is loading again because its socket came back, not because it was opened or
     navigated to (asked once, by the page's load)."""

@@ -209,7 +209,7 @@ RECORD_LENGTHS = """
 
 def ask(page: Page, text: str) -> None:
     page.get_by_label("Message").fill(text)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
 
 
 def answers(page: Page):

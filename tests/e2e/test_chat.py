@@ -38,6 +38,34 @@ def test_answer_streams_in_and_the_thread_has_its_own_link(new_context):
     assert answers(page).first.locator(".message-text").inner_text() == final
 
 
+RECORD_HIDDEN = """
+() => {
+  window.__hidden = [];
+  new MutationObserver(() => {
+    const live = document.querySelector('.message-live[data-unrevealed]');
+    if (live) window.__hidden.push(Number(live.dataset.unrevealed));
+  }).observe(document.body, {subtree: true, attributes: true, attributeFilter: ['data-unrevealed']});
+}
+"""
+
+
+def test_the_answer_is_revealed_word_by_word_unless_the_reader_prefers_reduced_motion(new_context):
+    for motion in ("no-preference", "reduce"):
+        page = new_context().new_page()
+        page.emulate_media(reduced_motion=motion)
+        sign_up(page, unique_name())
+        page.evaluate(RECORD_HIDDEN)
+        ask(page, QUESTION)
+        expect(answers(page)).to_have_count(1, timeout=20_000)
+        hidden = page.evaluate("window.__hidden")
+        if motion == "reduce":
+            assert hidden == [], "with reduced motion, arrived text shows at once"
+        else:  # arrived words wait for their frame, a few at a time
+            assert hidden and max(hidden) > 0, hidden
+        expect(page.locator("[data-unrevealed]")).to_have_count(0)
+        assert page.evaluate("CSS.highlights.get('helpdesk-unrevealed').size") == 0
+
+
 def test_another_user_gets_not_found_for_the_same_link(new_context):
     owner = new_context().new_page()
     sign_up(owner, unique_name())

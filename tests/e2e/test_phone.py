@@ -49,7 +49,7 @@ def test_the_chat_fits_a_phone_and_the_thread_list_is_a_menu(phone):
     expect(menu).to_have_count(0)
     composer = phone.get_by_label("Message").bounding_box()
     assert composer["y"] + composer["height"] <= 844  # the composer is at the bottom, in view
-    send = phone.get_by_role("button", name="Send").bounding_box()
+    send = phone.get_by_role("button", name="Send", exact=True).bounding_box()
     assert send["height"] >= 40 and send["width"] >= 40
 
 

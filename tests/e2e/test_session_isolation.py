@@ -122,6 +122,8 @@ def test_a_message_typed_offline_is_kept_for_its_author_and_sent_when_they_retur
     expect(sidebar_threads(page)).to_have_count(0)
 
     context.request.post(f"{app_server.origin}/api/auth/logout")
+    page.close()  # it would leave for /login by itself once it sees the session end
+    page = context.new_page()
     log_in(page, author)
     page.wait_for_url(at("/chat"))
     expect(answers(page)).to_have_count(1, timeout=30_000)  # sent for its author, answered once

@@ -94,13 +94,13 @@ def open_widget(page: Page, url: str):
     page.goto(url)
     page.get_by_role("button", name="Chat with us").click()
     frame = page.frame_locator("iframe[title='Support chat']")
-    expect(frame.get_by_role("button", name="Send")).to_be_enabled(timeout=20_000)
+    expect(frame.get_by_role("button", name="Send", exact=True)).to_be_enabled(timeout=20_000)
     return frame
 
 
 def ask_in(frame, text: str) -> None:
     frame.get_by_label("Message").fill(text)
-    frame.get_by_role("button", name="Send").click()
+    frame.get_by_role("button", name="Send", exact=True).click()
 
 
 def widget_answers(frame):

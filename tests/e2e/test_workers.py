@@ -114,11 +114,15 @@ def test_history_and_streamed_answers_are_shared_by_both_workers(context, deploy
     chat_id = thread_id(page)
     expect(answers(page)).to_have_count(1, timeout=20_000)
 
-    # Tabs on the thread until both workers have served it (and cached its history).
+    # Tabs on the thread until both workers have served it (and cached its history); the others
+    # are closed, as each holds one of the user's MAX_STREAMS_PER_USER streams.
     tabs: dict[int, Page] = {}
     for _ in range(MAX_TABS):
         tab, worker = _open(context, deployment, chat_id)
-        tabs.setdefault(worker, tab)
+        if worker in tabs:
+            tab.close()
+            continue
+        tabs[worker] = tab
         if len(tabs) == 2:
             break
     assert len(tabs) == 2, f"{MAX_TABS} tabs all landed on one worker"
@@ -132,6 +136,7 @@ def test_history_and_streamed_answers_are_shared_by_both_workers(context, deploy
         tab, worker = _open(context, deployment, chat_id)
         if worker == reader:
             break
+        tab.close()
     assert worker == reader, f"{MAX_TABS} reloads all landed on worker {writer}"
     expect(tab.locator(".message-user")).to_have_text([QUESTION, FOLLOW_UP])
     expect(answers(tab)).to_have_count(2)
@@ -152,9 +157,18 @@ def test_history_and_streamed_answers_are_shared_by_both_workers(context, deploy
 def _stream_worker(page: Page, route: str) -> list[str]:
     """Collects the worker id of every response to an events route the page opens."""
     served: list[str] = []
-    page.on("response", lambda response: route in response.url
+    page.on("response", lambda response: route in response.url and response.url.endswith("/events")
             and served.append(response.headers.get("x-served-by", "")))
     return served
+
+
+def _until_served(page: Page, served: list[str], timeout_ms: int = 15_000) -> None:
+    """Lets the page run (its response events fire only then) until its stream has opened."""
+    for _ in range(timeout_ms // 50):
+        if served:
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError("timed out waiting for the page's event stream")
 
 
 def test_a_customer_on_one_worker_and_an_agent_on_the_other_talk_live(browser, deployment):
@@ -166,23 +180,27 @@ def test_a_customer_on_one_worker_and_an_agent_on_the_other_talk_live(browser, d
         customer = customer_context.new_page()
         name = unique_name("cust")
         sign_up(customer, name)
+        mine = _stream_worker(customer, "/api/conversations/")
         ask(customer, "agent please")
-        chat_id = thread_id(customer)
         expect(customer.get_by_role("status").filter(has_text="queue")).to_be_visible(timeout=15_000)
-        for _ in range(MAX_TABS):  # the customer's stream and the agent's on different workers
-            mine = _stream_worker(customer, f"/api/conversations/{chat_id}/events")
-            customer.reload()
-            expect(customer.get_by_role("status").filter(has_text="queue")).to_be_visible()
+        agent = agent_context.new_page()
+        theirs = _stream_worker(agent, "/api/inbox/events")
+        open_inbox(agent, admin)
+        _until_served(customer, mine)
+        _until_served(agent, theirs)
+        # A browser context keeps its connections alive, so only a new context can land on the
+        # other worker: agent contexts with the same session until one does.
+        for _ in range(MAX_TABS):
+            if mine[-1] != theirs[-1]:
+                break
+            session = agent_context.storage_state()
+            agent_context.close()
+            agent_context = browser.new_context(base_url=deployment.site, storage_state=session)
             agent = agent_context.new_page()
             theirs = _stream_worker(agent, "/api/inbox/events")
-            if agent_context.cookies():  # logged in on an earlier try
-                agent.goto("/inbox")
-                expect(agent.get_by_role("tablist", name="Views")).to_be_visible(timeout=15_000)
-            else:
-                open_inbox(agent, admin)
-            if mine and theirs and mine[-1] != theirs[-1]:
-                break
-            agent.close()
+            agent.goto("/inbox")
+            expect(agent.get_by_role("tablist", name="Views")).to_be_visible(timeout=15_000)
+            _until_served(agent, theirs)
         assert mine[-1] != theirs[-1], f"{MAX_TABS} tries all landed on one worker"
         expect(queue_row(agent, name)).to_be_visible(timeout=15_000)
         queue_row(agent, name).click()
@@ -196,3 +214,45 @@ def test_a_customer_on_one_worker_and_an_agent_on_the_other_talk_live(browser, d
     finally:
         customer_context.close()
         agent_context.close()
+
+
+def _workers_logging_article(deployment: Deployment, article_id: str) -> list[int]:
+    return [event["pid"] for event in map(json.loads, (
+        line for line in deployment.backend_log.read_text().splitlines() if line.startswith("{")))
+        if event.get("message") == "knowledge article changed" and event.get("article_id") == article_id]
+
+
+def test_an_article_saved_on_one_worker_is_what_the_other_answers_from(browser, deployment):
+    admin = f"admin_{unique_name()}@example.com"
+    assert "is an admin" in make_admin(deployment.database, admin)
+    editor_context = browser.new_context(base_url=deployment.site)
+    customer_context = browser.new_context(base_url=deployment.site)
+    try:
+        editor = editor_context.new_page()
+        open_inbox(editor, admin)
+        editor.goto("/inbox/knowledge/")
+        editor.get_by_role("link", name="Resetting your password").click()
+        editor.wait_for_url(re.compile(r"/inbox/knowledge/[0-9a-f]{32}/?$"))
+        article_id = editor.url.rstrip("/").rsplit("/", 1)[1]
+        body = editor.get_by_label("Body", exact=True)
+        expect(body).to_have_value(re.compile("sign-in page at app.ellavox.example/login"))
+        body.fill(body.input_value().replace("app.ellavox.example/login", "portal.ellavox.example/enter"))
+        editor.get_by_role("button", name="Save").click()
+        expect(editor.get_by_role("status").filter(has_text="Saved as version")).to_be_visible()
+        saver = _workers_logging_article(deployment, article_id)[-1]
+
+        customer = customer_context.new_page()
+        sign_up(customer, unique_name())
+        for _ in range(MAX_TABS):  # new chats until one is answered by the other worker
+            ask(customer, QUESTION)
+            chat_id = thread_id(customer)
+            expect(answers(customer)).to_have_count(1, timeout=20_000)
+            if _workers_logging(deployment, "answer started", chat_id) != [saver]:
+                break
+            customer = customer_context.new_page()
+            customer.goto("/chat/")
+        assert _workers_logging(deployment, "answer started", chat_id) != [saver], "all on one worker"
+        expect(answers(customer)).to_contain_text("portal.ellavox.example/enter")
+    finally:
+        editor_context.close()
+        customer_context.close()

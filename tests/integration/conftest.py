@@ -428,6 +428,7 @@ async def apps(database, store, fake, monkeypatch):
             "SIGNUPS_PER_HOUR": "1000", "OPEN_ROUTER": "test-key", "OPENROUTER_BASE_URL": fake.base_url,
             "OPENROUTER_MODELS": "model/a", "LLM_TOTAL_TIMEOUT": "5", **env})
         built.append(runtime.build(settings))
+        built[-1].knowledge.serve_folder()  # the seed folder's articles, as the lifespan's load gives
         serve(built[-1])
         return built[-1]
 

@@ -154,7 +154,7 @@ async def test_over_openrouter_the_model_calls_order_status_and_reads_the_result
     told = json.loads(sent_back[-1]["content"])
     assert sent_back[-1]["role"] == "tool" and told["status"] == "done"
     assert told["result"]["order"] == mine["order_id"]
-    assert [t["function"]["name"] for t in fake.requests[0]["tools"]] == ["order_status", "resend_invoice"]
+    assert {"order_status", "resend_invoice"} <= {t["function"]["name"] for t in fake.requests[0]["tools"]}
 
 
 async def test_a_failing_action_shows_a_plain_sentence_and_the_answer_still_completes(acting):
@@ -486,7 +486,7 @@ async def test_a_guest_is_offered_no_actions(acting, store):
     worker, actions = acting(None)
     guest = User("g1", "visitor", "", 0, datetime.now(UTC), role=GUEST)
     assert actions.tools(guest) == () and actions.tools(None) == ()
-    assert [t.name for t in actions.tools(await worker.person("ann"))] == ["order_status", "resend_invoice"]
+    assert {"order_status", "resend_invoice"} <= {t.name for t in actions.tools(await worker.person("ann"))}
 
 
 # What agents and insights see --------------------------------------------------------------------

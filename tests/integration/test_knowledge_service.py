@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
+from chatapp.models import ADMIN, AGENT, CUSTOMER, GUEST, User
+from chatapp.services.conversations import NotAllowed
 from chatapp.services.knowledge import (
     ArticleNotFound,
     EditConflict,
@@ -21,6 +25,7 @@ from chatapp.services.knowledge import (
     citations,
     cited_articles,
 )
+from chatapp.services.knowledge.desk import KnowledgeDesk
 from chatapp.services.store import Store
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
@@ -201,3 +206,51 @@ async def test_a_save_on_one_worker_is_searchable_on_another_within_a_second(sto
         await b.close()
         await redis_a.aclose()
         await redis_b.aclose()
+
+
+def person(role: str, active: bool = True) -> User:
+    return User(id=uuid.uuid4().hex[:24], username=f"{role}-x", email=f"{role}@example.com", token_version=0,
+                created_at=datetime.now(UTC), role=role, active=active, display_name=role.title())
+
+
+async def test_only_admins_write_agents_read_and_customers_see_nothing_of_the_desk(service) -> None:
+    desk = KnowledgeDesk(service)
+    admin, agent = person(ADMIN), person(AGENT)
+    draft = await desk.create(admin, title="Internal draft", body="Not yet.", category="Drafts")
+    assert draft.updated_by == Editor(admin.id, "Admin")  # stamped from the account
+    assert [a.id for a in await desk.list(agent, "Internal draft")] == [draft.id]
+    assert (await desk.get(agent, draft.id)).body == "Not yet."
+    writes = [
+        lambda user: desk.create(user, title="x", body="y"),
+        lambda user: desk.save(user, draft.id, draft.version, title="x", body="y", category="c",
+                               slug="x", status="published"),
+        lambda user: desk.delete(user, draft.id),
+        lambda user: desk.restore(user, draft.id),
+        lambda user: desk.restore_version(user, draft.id, 1, draft.version),
+        lambda user: desk.import_files(user, [("a.md", b"# A\n\nB")]),
+        lambda user: desk.export_zip(user),
+    ]
+    for user in (agent, person(CUSTOMER), person(GUEST), person(ADMIN, active=False), None):
+        for write in writes:
+            with pytest.raises(NotAllowed):
+                await write(user)
+    for user in (person(CUSTOMER), person(GUEST), person(AGENT, active=False), None):
+        with pytest.raises(NotAllowed):
+            await desk.list(user)
+        with pytest.raises(NotAllowed):
+            await desk.get(user, draft.id)
+    assert (await service.get(draft.id)).version == draft.version
+
+
+async def test_an_import_too_big_or_a_zip_bomb_is_refused_whole(service) -> None:
+    desk, admin = KnowledgeDesk(service), person(ADMIN)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("huge.md", "a" * 60_000_000)
+    with pytest.raises(ValueError, match="holds more than"):
+        await desk.import_files(admin, [("bomb.zip", bomb.getvalue())])
+    with pytest.raises(ValueError, match="not a zip"):
+        await desk.import_files(admin, [("fake.zip", b"not a zip")])
+    with pytest.raises(ValueError, match="at most 50 files"):
+        await desk.import_files(admin, [(f"{n}.md", b"# T\n\nx") for n in range(51)])
+    assert await desk.list(admin, status="draft") == []

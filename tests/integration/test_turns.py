@@ -3,6 +3,9 @@ OpenRouter on loopback: what is stored, what the model is sent, and what is refu
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 
 from chatapp.services.conversations import SendRejected, ThreadNotFound
@@ -32,8 +35,38 @@ async def test_a_full_turn_stores_the_question_and_the_answer_with_its_sources_a
     assert answer.model == fake.requests[-1]["model"] == "model/a"
     assert cites_from(answer.sources, QUESTION) and not answer.declined
     row = worker.feed.rows([answer])[0]  # what the page shows under the answer, also after a reload
-    assert row["sources"] == [{"slug": "reset-password", "title": "Resetting your password"}]
+    assert row["sources"] == [{"slug": "reset-password", "title": "Resetting your password",
+                               "removed": False}]
     assert [t.id for t in await worker.conversations.sidebar(ann)] == [thread.id]
+
+
+async def test_the_end_of_an_answer_reaches_the_event_log_the_moment_the_provider_ends(
+        workers, model, fake):
+    """The finished answer is told at once, not after a read pause or a flush tick: a page shows
+    the end of an answer the moment it arrives (issue 18)."""
+    fake.chunk_size, fake.delay = len(ANSWER) // 2 + 1, 0.005  # two chunks, the end 5 ms after
+    worker = workers(provider=model())
+    ann = await worker.person("ann")
+    chat_id, logged = new_chat_id(), []
+
+    async def follow() -> None:
+        cursor = "0"
+        while True:
+            events = await worker.events.read(chat_id, cursor, 1.0) or []
+            logged.extend((time.time(), event) for _, event in events)
+            cursor = events[-1][0] if events else cursor
+
+    follower = asyncio.create_task(follow())
+    try:
+        _, question, _ = await worker.ask(ann, QUESTION, chat_id)
+        await worker.answered(question)
+    finally:
+        follower.cancel()
+    finished = next(at for at, event in logged if event["type"] == "message"
+                    and event["message"]["role"] == "assistant" and event["message"]["status"] == "complete")
+    text = "".join(event["text"] for at, event in logged if event["type"] == "delta" and at <= finished)
+    assert text == ANSWER
+    assert finished - fake.send_log[-1][0] < 0.03  # 35 ms or more with the old 40 ms read pause
 
 
 async def test_the_passages_reach_the_model_and_user_text_travels_only_in_user_messages(

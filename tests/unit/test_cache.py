@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from chatapp.models import Message
@@ -41,6 +42,21 @@ async def test_steady_conversation_reads_after_the_first_are_hits():
     assert db.loads == 1
     assert cache.stats()["hits"] == 9 and cache.stats()["misses"] == 1
     assert [m.content for m in await cache.history("u1", "c1")] == [f"m{n}" for n in range(10)]
+
+
+async def test_a_finished_answer_replaces_its_writing_version_without_a_reread():
+    db = Database()
+    cache = HistoryCache(db.load, maxsize=10, ttl=60)
+    await cache.history("u1", "c1")
+    writing = replace(message(1), role="assistant", content="", status="writing")
+    db.rows.append(writing)
+    await cache.append(writing)
+    finished = replace(writing, content="The whole answer.", status="complete")
+    db.rows[-1] = finished
+    await cache.append(finished)
+    assert [(m.content, m.status) for m in await cache.history("u1", "c1")] == [
+        ("The whole answer.", "complete")]
+    assert db.loads == 1  # the next turn's history is a hit
 
 
 async def test_callers_cannot_change_the_cached_history():

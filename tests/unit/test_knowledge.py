@@ -7,7 +7,6 @@ real customer questions find the real article; loading edge cases use small file
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from chatapp.services.knowledge import (
     Retrieval,
     cited_articles,
     compose_answer,
-    load_if_changed,
     parse_article,
     small_talk_reply,
 )
@@ -292,26 +290,6 @@ def test_search_articles_for_the_help_page(kb: KnowledgeBase) -> None:
     assert kb.search_articles("salesforce")[0].slug == "salesforce-integration"
     assert len(kb.search_articles("webhook", limit=2)) == 2
     assert kb.search_articles("zzzqqq xylophone") == []
-
-
-# --- Reloading -------------------------------------------------------------------------------
-
-
-def test_load_if_changed_reloads_only_when_the_folder_changes(tmp_path: Path) -> None:
-    path = write(tmp_path, "a.md", article_text("alpha", "Alpha", "Original text."))
-    kb = load_if_changed(None, tmp_path)
-    assert load_if_changed(kb, tmp_path) is kb
-
-    path.write_text(article_text("alpha", "Alpha", "Edited text, longer."), encoding="utf-8")
-    stat = path.stat()
-    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-    reloaded = load_if_changed(kb, tmp_path)
-    assert reloaded is not kb
-    assert reloaded.fingerprint() != kb.fingerprint()
-    assert "Edited" in reloaded.article("alpha").body
-
-    write(tmp_path, "b.md", article_text("beta", "Beta", "New article."))
-    assert load_if_changed(reloaded, tmp_path).article("beta") is not None
 
 
 # --- Small talk ------------------------------------------------------------------------------

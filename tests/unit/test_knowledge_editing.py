@@ -10,7 +10,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from chatapp.services.knowledge import Article, KnowledgeBase, UnsafeMarkdown, citations, cited_articles
+from chatapp.services.knowledge import (
+    Article,
+    KnowledgeBase,
+    UnsafeMarkdown,
+    citations,
+    cited_articles,
+    files,
+)
 from chatapp.services.knowledge.articles import DRAFT, parse_article, render_article, seed_id
 from chatapp.services.knowledge.bm25 import Bm25
 from chatapp.services.knowledge.files import convert, expand, export_zip
@@ -226,3 +233,25 @@ def test_export_then_import_gives_the_same_articles() -> None:
         again = parse_article(render_article(a))
         assert (again.slug, again.title, again.category, again.body, again.updated) == (
             a.slug, a.title, a.category, a.body, a.updated)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def test_an_import_zip_that_is_not_one_or_unpacks_too_far_is_refused_whole():
+    with pytest.raises(ValueError, match=r"notes\.zip is not a zip file"):
+        list(expand([("notes.zip", b"PK but not really")]))
+    many = _zip({f"a{n}.md": b"# A\n\ntext" for n in range(files.MAX_ZIP_FILES + 1)})
+    with pytest.raises(ValueError, match="more than 2000 files"):
+        list(expand([("many.zip", many)]))
+    bomb = _zip({"big.md": b"0" * (files.MAX_UNZIPPED + 1)})  # about 50 KB packed
+    assert len(bomb) < 200_000
+    with pytest.raises(ValueError, match="50 MB of articles"):
+        list(expand([("bomb.zip", bomb)]))
+    fine = _zip({"a.md": b"# A\n\ntext", "skip.exe": b"MZ", "dir/b.txt": b"B"})
+    assert [name for name, _ in expand([("fine.zip", fine)])] == ["a.md", "dir/b.txt"]

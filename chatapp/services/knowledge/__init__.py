@@ -15,7 +15,7 @@ from chatapp.services.knowledge.articles import (
 from chatapp.services.knowledge.citations import Citation, citations, cited_articles
 from chatapp.services.knowledge.compose import DECLINE_TEXT, SUPPORT_EMAIL, compose_answer
 from chatapp.services.knowledge.files import ImportReport
-from chatapp.services.knowledge.index import KnowledgeBase, load_if_changed
+from chatapp.services.knowledge.index import KnowledgeBase
 from chatapp.services.knowledge.passages import PASSAGE_WORDS, Passage
 from chatapp.services.knowledge.retrieval import Hit, Retrieval
 from chatapp.services.knowledge.safety import UnsafeMarkdown
@@ -48,7 +48,6 @@ __all__ = [
     "citations",
     "cited_articles",
     "compose_answer",
-    "load_if_changed",
     "parse_article",
     "render_article",
     "small_talk_reply",

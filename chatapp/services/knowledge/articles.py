@@ -6,7 +6,6 @@ import reads and export writes, so one parser and one writer serve all four.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import unicodedata
@@ -143,15 +142,3 @@ def read_folder(directory: Path) -> list[Article]:
             continue
         articles[article.slug] = article
     return list(articles.values())
-
-
-def folder_fingerprint(directory: str | Path) -> str:
-    """Hash of the Markdown files' names, mtimes and sizes: cheap to compute on every request."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(directory).glob("*.md")):
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        digest.update(f"{path.name}\0{stat.st_mtime_ns}\0{stat.st_size}\n".encode())
-    return digest.hexdigest()

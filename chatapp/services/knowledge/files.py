@@ -31,6 +31,8 @@ HTML = (".html", ".htm")
 TEXT = (".txt",)
 ACCEPTED = (*MARKDOWN, *HTML, *TEXT, ".zip")
 MAX_TITLE = 120
+MAX_ZIP_FILES = 2_000
+MAX_UNZIPPED = 50_000_000
 _CODE_ELEMENTS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "head")
 _TOP_HEADING = re.compile(r"\A#[ \t]+(.+?)[ \t]*#*[ \t]*(?:\n|\Z)")
 
@@ -55,15 +57,25 @@ class ImportReport:
 
 
 def expand(files: Iterable[tuple[str, bytes]]) -> Iterator[tuple[str, bytes]]:
-    """The files, with each .zip replaced by the accepted files inside it (an export re-imports)."""
+    """The files, with each .zip replaced by the accepted files inside it (an export re-imports).
+    A zip that is not one, or that unpacks to more than MAX_UNZIPPED bytes or MAX_ZIP_FILES
+    files, is refused whole (ValueError) before anything in it is read."""
     for name, data in files:
         if not name.lower().endswith(".zip"):
             yield name, data
             continue
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                if not info.is_dir() and info.filename.lower().endswith(ACCEPTED[:-1]):
-                    yield info.filename, archive.read(info)
+        try:
+            archive = zipfile.ZipFile(io.BytesIO(data))
+        except zipfile.BadZipFile:
+            raise ValueError(f"{name} is not a zip file.") from None
+        with archive:
+            members = [info for info in archive.infolist()
+                       if not info.is_dir() and info.filename.lower().endswith(ACCEPTED[:-1])]
+            if len(members) > MAX_ZIP_FILES or sum(i.file_size for i in members) > MAX_UNZIPPED:
+                raise ValueError(f"{name} holds more than {MAX_ZIP_FILES} files or "
+                                 f"{MAX_UNZIPPED // 1_000_000} MB of articles.")
+            for info in members:
+                yield info.filename, archive.read(info)
 
 
 def _decode(data: bytes) -> tuple[str, list[str]]:

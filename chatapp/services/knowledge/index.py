@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chatapp.services.knowledge.articles import PUBLISHED, Article, folder_fingerprint, read_folder
+from chatapp.services.knowledge.articles import PUBLISHED, Article, read_folder
 from chatapp.services.knowledge.bm25 import Bm25
 from chatapp.services.knowledge.passages import Passage, split_passages
 from chatapp.services.knowledge.query import HISTORY_TURNS, HISTORY_WEIGHT, Query
@@ -79,11 +79,7 @@ def _sorted(articles: Iterable[Article]) -> tuple[Article, ...]:
 class KnowledgeBase:
     """Published articles plus passage and article indexes; searches are read-only and thread-safe."""
 
-    def __init__(
-        self, articles: Iterable[Article] = (), directory: Path | None = None, fingerprint: str = ""
-    ) -> None:
-        self.directory = directory
-        self._fingerprint = fingerprint
+    def __init__(self, articles: Iterable[Article] = ()) -> None:
         ordered = _sorted(a for a in articles if a.status == PUBLISHED)
         self._analyses = {a.id: _analyse(a) for a in ordered}
         self._speller = Speller(
@@ -96,9 +92,7 @@ class KnowledgeBase:
     @classmethod
     def load(cls, directory: str | Path) -> KnowledgeBase:
         """Load every `*.md` in `directory`; a bad file is logged and skipped, never fatal."""
-        directory = Path(directory)
-        fingerprint = folder_fingerprint(directory)  # before reading: an edit mid-load reloads later
-        return cls(read_folder(directory), directory, fingerprint)
+        return cls(read_folder(Path(directory)))
 
     def _index_slots(self) -> None:
         """Lookups derived from the analyses and the indexes' slots."""
@@ -114,10 +108,6 @@ class KnowledgeBase:
         )
 
     # Reading ---------------------------------------------------------------------------------
-
-    def fingerprint(self) -> str:
-        """`folder_fingerprint` of the folder as it was when this knowledge base was loaded."""
-        return self._fingerprint
 
     def article(self, slug: str) -> Article | None:
         """The published article at `slug`, its current address or an earlier one."""
@@ -148,7 +138,7 @@ class KnowledgeBase:
 
     def _replaced(self, article_id: str, analysis: _Analysis | None) -> KnowledgeBase:
         new = object.__new__(KnowledgeBase)
-        new.directory, new._fingerprint, new._speller = self.directory, self._fingerprint, self._speller
+        new._speller = self._speller
         new._analyses = dict(self._analyses)
         old = new._analyses.pop(article_id, None)
         old_passages = [p.id for p in old.passages] if old else []
@@ -267,10 +257,3 @@ def _top_indices(scores: np.ndarray, k: int) -> list[int]:
         order = np.argsort(-scores, kind="stable")
     return [int(i) for i in order if scores[i] > 0]
 
-
-def load_if_changed(kb: KnowledgeBase | None, directory: str | Path) -> KnowledgeBase:
-    """Reuse `kb` unless the folder's files changed (or it was loaded from another folder)."""
-    directory = Path(directory)
-    if kb is not None and kb.directory == directory and kb.fingerprint() == folder_fingerprint(directory):
-        return kb
-    return KnowledgeBase.load(directory)

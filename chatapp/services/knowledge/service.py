@@ -96,6 +96,12 @@ class KnowledgeService:
         if self._sync:
             await self._sync.close()
 
+    def serve_folder(self) -> None:
+        """While the database cannot be read: the seed folder's published articles, so the help
+        centre and the assistant keep answering (blocking: call it in a thread)."""
+        if self._seed_dir:
+            self._kb = KnowledgeBase.load(self._seed_dir)
+
     def current(self) -> KnowledgeBase:
         """The published knowledge base (sync: the help centre, the chat and the assistant)."""
         return self._kb
@@ -132,6 +138,7 @@ class KnowledgeService:
             self._unlisted = unlisted
 
     async def _changed(self, article_id: str) -> None:
+        log.info("knowledge article changed", extra={"article_id": article_id})
         await self._reload_article(article_id)
         if self._sync:
             await self._sync.publish(article_id)

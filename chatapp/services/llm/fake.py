@@ -89,9 +89,9 @@ class FakeModel:
             if status == "done":
                 sentences.append(told.get("summary") or "Done.")
             elif status == "needs_input":
-                sentences.append("I need a little more to go on: please fill in the form below.")
+                sentences.append("I need a little more to go on: please fill in the form above.")
             elif status == "awaiting_confirmation":
-                sentences.append("I've prepared that. Press Confirm below if you'd like me to go "
+                sentences.append("I've prepared that. Press Confirm above if you'd like me to go "
                                  "ahead, or Cancel.")
             else:
                 sentences.append(f"That didn't work: {told.get('error') or 'something went wrong.'}")
