@@ -10,11 +10,13 @@ from reflex.utils.prerequisites import get_web_dir
 
 from chatapp.api import api
 from chatapp.components.banner import reconnecting_banner
+from chatapp.components.client import notices
 from chatapp.config import get_settings
 from chatapp.pages import chat, help_centre, inbox, insights, knowledge, login, signup, team, widget
 from chatapp.runtime import lifespan
 from chatapp.security_headers import security_headers
 from chatapp.served_by import served_by
+from chatapp.state.notices import NoticeState, notify
 from chatapp.state.session import SessionGuard, SessionState
 
 settings = get_settings()  # fail fast, with one line, on a configuration that cannot run
@@ -34,7 +36,7 @@ def on_event_error(exception: Exception) -> EventSpec:
     """An event handler raised: log it (scrubbed like every line) and tell the page plainly,
     never with the exception's text."""
     log.error("event handler failed: %s", type(exception).__name__, exc_info=exception)
-    return rx.toast.error("Something went wrong. Please try again.", id="backend_error")
+    return notify("Something went wrong. Please try again.")
 
 
 app = rx.App(
@@ -48,7 +50,8 @@ app = rx.App(
 )
 app.add_middleware(SessionGuard(), index=0)
 # Our banner replaces Reflex's connection toast: it also says that messages are kept.
-app.app_wraps[(5, "Overlay")] = lambda stateful: reconnecting_banner() if stateful else None
+app.app_wraps[(5, "Overlay")] = lambda stateful: (
+    rx.fragment(reconnecting_banner(), notices(notice=NoticeState.notice)) if stateful else None)
 app.register_lifespan_task(lifespan)
 app.add_page(index, route="/", title="Helpdesk", on_load=SessionState.route_home)
 PAGES = (login.PAGE, signup.PAGE, chat.PAGE, help_centre.PAGE, help_centre.ARTICLE_PAGE,

@@ -1,8 +1,9 @@
 """The React side of conversations, wrapped for Python: props in, event handlers out.
 
 `conversation.jsx` (beside this file) reads a conversation's one stream of events and renders
-it; `inbox.jsx` reads the team's queue; `markdown_stream.jsx` renders chat text (raw HTML shown
-as text, never run). They are registered from this module so they sit side by side in the build.
+it; `inbox.jsx` reads the team's queue; `notices.jsx` shows the server's notices as toasts;
+`markdown_stream.jsx` renders chat text (raw HTML shown as text, never run). They are
+registered from this module so they sit side by side in the build.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ rx.asset("markdown_stream.jsx", shared=True)  # imported by conversation.jsx
 rx.asset("feedback.jsx", shared=True)  # imported by conversation.jsx
 rx.asset("reveal.js", shared=True)  # imported by conversation.jsx
 rx.asset("action_card.jsx", shared=True)  # imported by conversation.jsx
+_NOTICES = rx.asset("notices.jsx", shared=True).importable_path
 
 
 class _Client(rx.Component):
@@ -95,8 +97,18 @@ class GuestSession(rx.Component):
     url: rx.Var[str]
 
 
+class Notices(rx.Component):
+    """The server's notices as toasts (state/notices.py), in the page's existing toaster."""
+
+    library = _NOTICES
+    tag = "Notices"
+    lib_dependencies: list[str] = ["sonner@2.0.8"]  # the toaster Reflex renders
+    notice: rx.Var[dict]
+
+
 conversation_view = ConversationView.create
 composer = Composer.create
 queue = Queue.create
 widget_bridge = WidgetBridge.create
 guest_session = GuestSession.create
+notices = Notices.create

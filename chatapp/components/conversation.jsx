@@ -307,13 +307,19 @@ export function ConversationView({ src, chatId, draft, path, viewer, owner, read
     }
     return byAnswer;
   }, [messages]);
-  useEffect(() => {
+  const count = messages.length;
+  useEffect(() => {  // a message stored: its outbox copy goes (a delta changes no message's id)
     const ids = new Set(messages.map((m) => m.client_id).filter(Boolean));
     if (ids.size) acknowledge(owner, ids);
-    writing.set(chatId, { writing: messages.some((m) => m.status === "writing"),
-      status: conversation?.status ?? "bot",
-      count: state.loaded ? messages.length : draft ? 0 : -1 });  // a new chat's stream waits
-    changed();
+  }, [count, owner]);
+  useEffect(() => {
+    const now = { writing: messages.some((m) => m.status === "writing"), status: conversation?.status ?? "bot",
+      count: state.loaded ? messages.length : draft ? 0 : -1 };  // a new chat's stream waits
+    const before = writing.get(chatId);
+    if (!before || before.writing !== now.writing || before.status !== now.status || before.count !== now.count) {
+      writing.set(chatId, now);
+      changed();  // the composer and the outbox render again only when this changed, not per delta
+    }
     if (draft && messages.length && path && window.location.pathname.replace(/\/$/, "") !== path) {
       // A new chat got its first message: its address, without the page load Reflex runs on
       // every navigation unless the location's state says `fromNotFound`.

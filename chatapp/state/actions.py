@@ -16,6 +16,7 @@ from chatapp.actions import CallNotFound
 from chatapp.runtime import services
 from chatapp.services.store import StoreUnavailable
 from chatapp.state import args
+from chatapp.state.notices import notify
 from chatapp.state.session import signed_in
 
 _MESSAGE_ID = 24  # a MongoDB ObjectId in hex
@@ -50,7 +51,7 @@ class ActionState(rx.State):
             return
         actions = services().actions
         if actions is None:
-            return rx.toast.error(OFF)
+            return notify(OFF)
         try:
             if op == "confirm":
                 await actions.confirm(customer, message_id)
@@ -59,6 +60,6 @@ class ActionState(rx.State):
             else:
                 await actions.submit(customer, message_id, fields)
         except CallNotFound as gone:
-            return rx.toast.error(str(gone))
+            return notify(str(gone))
         except StoreUnavailable:
-            return rx.toast.error("That didn't go through. Please try again in a moment.")
+            return notify("That didn't go through. Please try again in a moment.")

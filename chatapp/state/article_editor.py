@@ -29,6 +29,7 @@ from chatapp.services.knowledge.articles import DEFAULT_CATEGORY
 from chatapp.services.store import StoreUnavailable
 from chatapp.state import args
 from chatapp.state.knowledge_list import UNAVAILABLE, when
+from chatapp.state.notices import notify
 from chatapp.state.session import holds_user_data, not_for_team, signed_in
 
 FIELDS = ("title", "category", "slug", "status", "body")
@@ -252,8 +253,8 @@ class ArticleEditorState(rx.State):
             self.error = UNAVAILABLE
             return
         return [rx.redirect("/inbox/knowledge", replace=True),
-                rx.toast.success(f"“{article.title}” was deleted. Restore it under “Deleted” "
-                                 f"within {RESTORE_DAYS} days.")]
+                notify(f"“{article.title}” was deleted. Restore it under “Deleted” "
+                       f"within {RESTORE_DAYS} days.", "success")]
 
 
 def _sentence(error: Exception) -> str:

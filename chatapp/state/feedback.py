@@ -14,6 +14,7 @@ from chatapp.services.feedback import AnswerNotFound, InvalidFeedback
 from chatapp.services.store import StoreUnavailable
 from chatapp.state import args
 from chatapp.state.chat import ChatState
+from chatapp.state.notices import notify
 from chatapp.state.session import signed_in
 
 _MESSAGE_ID = 24  # a MongoDB ObjectId in hex
@@ -40,11 +41,11 @@ class FeedbackState(rx.State):
             await services().feedback.rate_answer(customer, message_id, value, reasons, comment)
             await services().conversations.announce(customer, chat.thread_id, message_id)
         except REFUSED as refused:
-            return rx.toast.error(str(refused) or "That answer can't be rated.")
+            return notify(str(refused) or "That answer can't be rated.")
         except StoreUnavailable:
-            return rx.toast.error("Your rating could not be saved right now. Please try again.")
+            return notify("Your rating could not be saved right now. Please try again.")
         if value == "down" and (reasons or comment):
-            return rx.toast.success("Thank you: this helps us fix the answer.")
+            return notify("Thank you: this helps us fix the answer.", "success")
 
     @rx.event
     async def rate_conversation(self, rating: Any):
@@ -59,9 +60,9 @@ class FeedbackState(rx.State):
             await services().feedback.rate_conversation(customer, chat.thread_id, score, comment)
             await services().conversations.announce(customer, chat.thread_id)
         except REFUSED as refused:
-            return rx.toast.error(str(refused) or "This conversation can't be rated.")
+            return notify(str(refused) or "This conversation can't be rated.")
         except StoreUnavailable:
-            return rx.toast.error("Your rating could not be saved right now. Please try again.")
+            return notify("Your rating could not be saved right now. Please try again.")
 
     @rx.event
     async def solved(self):
@@ -74,4 +75,4 @@ class FeedbackState(rx.State):
         except ThreadNotFound:
             return
         except StoreUnavailable:
-            return rx.toast.error("That didn't go through. Please try again in a moment.")
+            return notify("That didn't go through. Please try again in a moment.")

@@ -13,6 +13,7 @@ from chatapp.services.knowledge import DRAFT, PUBLISHED, RESTORE_DAYS, Article, 
 from chatapp.services.knowledge.desk import MAX_IMPORT_BYTES
 from chatapp.services.store import StoreUnavailable
 from chatapp.state import args
+from chatapp.state.notices import notify
 from chatapp.state.session import holds_user_data, not_for_team, signed_in
 
 ALL = "all"
@@ -111,7 +112,7 @@ class KnowledgeListState(rx.State):
             self.error = UNAVAILABLE
             return
         await self._refresh()
-        return rx.toast.success(f"“{article.title}” is back, as it was when it was deleted.")
+        return notify(f"“{article.title}” is back, as it was when it was deleted.", "success")
 
     @rx.event
     async def import_files(self, files: list[rx.UploadFile]):

@@ -20,12 +20,16 @@ import pytest
 from playwright.sync_api import expect
 from pymongo import MongoClient
 
+from chatapp.state.actions import ActionState
 from chatapp.state.article_editor import ArticleEditorState
 from chatapp.state.auth_form import AuthFormState
 from chatapp.state.chat import ChatState
+from chatapp.state.feedback import FeedbackState
 from chatapp.state.help import HelpState
 from chatapp.state.inbox import InboxState
+from chatapp.state.insights import InsightsState
 from chatapp.state.knowledge_list import KnowledgeListState
+from chatapp.state.notices import NoticeState
 from chatapp.state.session import SessionState
 from chatapp.state.team import TeamState
 from chatapp.state.welcome import WelcomeState
@@ -36,8 +40,8 @@ from tests.socket_client import EventSocket, event_name
 NAUGHTY = [None, 0, -1, 1e308, True, "", "²", "x" * 200_000, "../../etc/passwd", "$regex",
            {"$regex": "."}, {"$ne": None}, [], ["a", "b"], "0123456789abcdef", "<script>", "\u0000",
            {"chat_id": {"$gt": ""}, "text": 5, "client_id": []}]
-STATES = (ArticleEditorState, AuthFormState, ChatState, HelpState, InboxState, KnowledgeListState,
-          SessionState, TeamState, WelcomeState)
+STATES = (ActionState, ArticleEditorState, AuthFormState, ChatState, FeedbackState, HelpState, InboxState,
+          InsightsState, KnowledgeListState, NoticeState, SessionState, TeamState, WelcomeState)
 
 
 def request(base: str, method: str, path: str, body: bytes | None = None,

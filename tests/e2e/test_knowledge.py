@@ -149,6 +149,8 @@ def test_a_stored_answer_keeps_citing_its_article_after_edits_and_a_rename(new_c
     editor.get_by_role("button", name="Delete").click()
     editor.get_by_role("button", name="Delete article").click()
     editor.wait_for_url(at("/inbox/knowledge"))
+    expect(editor.get_by_text(f"“Getting to the {office} office” was deleted. Restore it under “Deleted”")
+           ).to_be_visible()  # a toast, under the app's CSP
     customer.goto(conversation)
     sources = answers(customer).first.get_by_role("group", name="Sources")
     expect(sources).to_contain_text(f"Getting to the {office} office (removed from the help centre)")
@@ -157,6 +159,7 @@ def test_a_stored_answer_keeps_citing_its_article_after_edits_and_a_rename(new_c
     editor.get_by_label("Status").click()  # deleted articles can be brought back
     editor.get_by_role("option", name="Deleted").click()
     editor.get_by_role("button", name=f"Restore Getting to the {office} office").click()
+    expect(editor.get_by_text(f"“Getting to the {office} office” is back")).to_be_visible()
     customer.reload()
     expect(sources.get_by_role("link")).to_have_text([f"Getting to the {office} office"])
 

@@ -106,8 +106,11 @@ def test_a_customer_hands_over_to_an_agent_who_replies_live_in_every_tab(new_con
 
 
 def queue_count(page: Page, view: str) -> int:
+    """The view's count, once the queue has loaded (its list has rows, or says it has none)."""
     tab = page.get_by_role("tab", name=view)
     expect(tab).to_be_visible()
+    queue = page.get_by_role("list", name="Conversations")
+    expect(queue.get_by_role("link").first.or_(page.get_by_text("Nothing here."))).to_be_visible()
     return int(tab.locator(".queue-count").inner_text())
 
 
