@@ -147,6 +147,16 @@ def sse_bytes(event_id: str, event: dict[str, Any]) -> bytes:
     return f"id: {event_id}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
+async def wired(store: Store) -> tuple[Threads, KnowledgeBase, HistoryCache, TimedLog, Feed]:
+    """One worker's conversation services over `store`, its events timed as they are written."""
+    await store.ensure_indexes()
+    threads = Threads(store.db)
+    await threads.ensure_indexes()
+    kb = KnowledgeBase.load(ROOT / "knowledge")
+    log = TimedLog()
+    return threads, kb, HistoryCache(threads.messages, 1000, 60), log, Feed(log, lambda: kb)
+
+
 async def run(kind: str, answers: int, server: DatabaseServer) -> dict[str, Any]:
     global slow_seconds
     slow_seconds = 0.3 if kind == "slow" else 0.0
@@ -154,13 +164,7 @@ async def run(kind: str, answers: int, server: DatabaseServer) -> dict[str, Any]
     fake: FakeOpenRouter | None = None
     client: httpx.AsyncClient | None = None
     try:
-        await store.ensure_indexes()
-        threads = Threads(store.db)
-        await threads.ensure_indexes()
-        kb = KnowledgeBase.load(ROOT / "knowledge")
-        cache = HistoryCache(threads.messages, 1000, 60)
-        log = TimedLog()
-        feed = Feed(log, lambda: kb)
+        threads, kb, cache, log, feed = await wired(store)
         limiter = MemoryRateLimiter()
         if kind == "openrouter":
             fake = FakeOpenRouter(text=CONTINUATION, chunk_size=8, delay=0.0005, keepalives=0).start()
@@ -229,13 +233,7 @@ async def confirm_bytes(server: DatabaseServer) -> dict[str, Any]:
     """resend_invoice: the proposed card, then Confirm: its events and what Confirm adds."""
     store = Store(server.uri, f"bench_actions_{uuid.uuid4().hex[:8]}", 5000)
     try:
-        await store.ensure_indexes()
-        threads = Threads(store.db)
-        await threads.ensure_indexes()
-        kb = KnowledgeBase.load(ROOT / "knowledge")
-        cache = HistoryCache(threads.messages, 1000, 60)
-        log = TimedLog()
-        feed = Feed(log, lambda: kb)
+        threads, kb, cache, log, feed = await wired(store)
         actions = Actions(store.db, threads, store.users, cache, feed, MemoryRateLimiter(),
                           per_minute=1_000_000)
         local = LocalResponder(pause=0)

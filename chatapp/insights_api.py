@@ -25,10 +25,10 @@ from chatapp.services.conversations import NotAllowed, ThreadNotFound
 from chatapp.services.insights import Export, InvalidPeriod
 from chatapp.services.knowledge.articles import slugify
 from chatapp.services.store import StoreUnavailable
+from chatapp.services.transcript import MARKDOWN_TYPE
 
 _CHAT_ID = re.compile(r"[0-9a-f]{16}")
 _TOPIC = re.compile(r"\d{1,4}")
-MARKDOWN = "text/markdown; charset=utf-8"
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
@@ -99,7 +99,7 @@ async def gap_draft(request: Request) -> Response:
         topic = topics[index]
         name = slugify(topic.title)[:60].strip("-") or "knowledge-gap"
         text = f"# {topic.title}\n\n{topic.body}"
-        return _attachment(text.encode("utf-8"), f"draft-{name}.md", MARKDOWN)
+        return _attachment(text.encode("utf-8"), f"draft-{name}.md", MARKDOWN_TYPE)
     return await _team_file(request, make)
 
 

@@ -86,9 +86,12 @@ def security_headers(api_url: str, widget_origins: Iterable[str],
                 return
             path = scope.get("path", "")
             framed = path == WIDGET_PREFIX or path.startswith(WIDGET_PREFIX + "/")
-            directory = pages()
-            hashes = built_page_hashes(directory, directory.stat().st_mtime_ns) if directory.is_dir() else ()
-            csp = _policy(api_url, hashes, widget_origins if framed else ())
+
+            def csp() -> str:  # for documents only: a script or an API answer needs none
+                directory = pages()
+                built = directory.is_dir()
+                hashes = built_page_hashes(directory, directory.stat().st_mtime_ns) if built else ()
+                return _policy(api_url, hashes, widget_origins if framed else ())
 
             async def send_with_headers(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -102,7 +105,7 @@ def security_headers(api_url: str, widget_origins: Iterable[str],
     return transform
 
 
-def _with(message: Message, csp: str, framed: bool, path: str) -> Message:
+def _with(message: Message, csp: Callable[[], str], framed: bool, path: str) -> Message:
     """The policy and the framing rule on documents (they mean nothing on a script, an image or
     JSON, where the 1.5 KB policy would only cost bytes); the build's fingerprinted files are
     cached for good, as the static host (scripts/serve_export.py) caches them."""
@@ -112,7 +115,7 @@ def _with(message: Message, csp: str, framed: bool, path: str) -> Message:
              (b"referrer-policy", b"strict-origin-when-cross-origin")]
     if names.get(b"content-type", b"").startswith(b"text/html"):
         if b"content-security-policy" not in names:  # a route may set its own
-            extra.append((b"content-security-policy", csp.encode()))
+            extra.append((b"content-security-policy", csp().encode()))
         if not framed:
             extra.append((b"x-frame-options", b"SAMEORIGIN"))
     if path.startswith(ASSETS) and message.get("status") == 200 and b"cache-control" not in names:

@@ -9,7 +9,10 @@ registered from this module so they sit side by side in the build.
 from __future__ import annotations
 
 import reflex as rx
+from reflex.components.core.banner import has_connection_errors
 from reflex.event import no_args_event_spec, passthrough_event_spec
+
+CONNECTED = rx.State.is_hydrated & ~has_connection_errors  # the `ready` the components take
 
 _CONVERSATION = rx.asset("conversation.jsx", shared=True).importable_path
 _INBOX = rx.asset("inbox.jsx", shared=True).importable_path

@@ -9,15 +9,12 @@ last element (`#scroll-anchor`, see assets/chat.css): no script measures the pag
 from __future__ import annotations
 
 import reflex as rx
-from reflex.components.core.banner import has_connection_errors
 
-from chatapp.components.client import composer, conversation_view
+from chatapp.components.client import CONNECTED, composer, conversation_view
 from chatapp.state.actions import ActionState
 from chatapp.state.chat import ChatState
 from chatapp.state.feedback import FeedbackState
 from chatapp.state.session import SessionState
-
-CONNECTED = rx.State.is_hydrated & ~has_connection_errors
 
 
 def key_hint() -> rx.Component:
@@ -26,17 +23,31 @@ def key_hint() -> rx.Component:
     return rx.el.p("Enter to send · Shift+Enter for a new line", class_name="composer-hint")
 
 
+def customer_messages() -> rx.Component:
+    """The customer's conversation (on /chat and in the widget): its messages and their buttons."""
+    return conversation_view(
+        src=ChatState.stream_src, chat_id=ChatState.thread_id, draft=ChatState.draft,
+        path=ChatState.path, viewer="customer", owner=SessionState.outbox,
+        ready=CONNECTED, on_retry=ChatState.retry, on_talk=ChatState.talk_to_person,
+        on_rate=FeedbackState.rate_answer, on_rate_conversation=FeedbackState.rate_conversation,
+        on_solved=FeedbackState.solved, on_action=ActionState.act,
+    )
+
+
+def customer_composer(placeholder: str) -> rx.Component:
+    return composer(
+        chat_id=ChatState.thread_id, draft=ChatState.draft, owner=SessionState.outbox,
+        ready=CONNECTED, refused=ChatState.refused, label="Message", send_label="Send",
+        placeholder=placeholder, viewer="customer", on_send=ChatState.send, on_stop=ChatState.stop,
+        on_talk=ChatState.talk_to_person, on_unsent=SessionState.set_unsent,
+    )
+
+
 def conversation() -> rx.Component:
     return rx.vstack(
         rx.box(
             rx.vstack(
-                conversation_view(
-                    src=ChatState.stream_src, chat_id=ChatState.thread_id, draft=ChatState.draft,
-                    path=ChatState.path, viewer="customer", owner=SessionState.outbox,
-                    ready=CONNECTED, on_retry=ChatState.retry, on_talk=ChatState.talk_to_person,
-                    on_rate=FeedbackState.rate_answer, on_rate_conversation=FeedbackState.rate_conversation,
-                    on_solved=FeedbackState.solved, on_action=ActionState.act,
-                ),
+                customer_messages(),
                 id="messages", class_name="messages", width="100%", max_width="820px",
                 margin_x="auto", spacing="3", padding="1rem",
             ),
@@ -44,13 +55,7 @@ def conversation() -> rx.Component:
             id="scroller", flex="1", width="100%", overflow_y="auto",
         ),
         rx.box(
-            composer(
-                chat_id=ChatState.thread_id, draft=ChatState.draft, owner=SessionState.outbox,
-                ready=CONNECTED, refused=ChatState.refused, label="Message", send_label="Send",
-                placeholder="Ask a question…",
-                viewer="customer", on_send=ChatState.send, on_stop=ChatState.stop,
-                on_talk=ChatState.talk_to_person, on_unsent=SessionState.set_unsent,
-            ),
+            customer_composer("Ask a question…"),
             key_hint(),
             width="100%", max_width="820px", margin_x="auto", padding="1rem", class_name="composer-box",
         ),

@@ -3,15 +3,12 @@
 the actions on the right."""
 
 import reflex as rx
-from reflex.components.core.banner import has_connection_errors
 
-from chatapp.components.client import composer, conversation_view, queue
+from chatapp.components.client import CONNECTED, composer, conversation_view, queue
 from chatapp.components.conversation import key_hint
 from chatapp.components.team_header import team_header
 from chatapp.state.inbox import InboxState
 from chatapp.state.session import SessionState
-
-CONNECTED = rx.State.is_hydrated & ~has_connection_errors
 
 
 def search_form() -> rx.Component:

@@ -3,19 +3,14 @@
 to the account."""
 
 import reflex as rx
-from reflex.components.core.banner import has_connection_errors
 
 from chatapp.components.auth_form import auth_form, field
-from chatapp.components.client import composer, conversation_view, guest_session, widget_bridge
+from chatapp.components.client import CONNECTED, guest_session, widget_bridge
+from chatapp.components.conversation import customer_composer, customer_messages
 from chatapp.config import get_settings
-from chatapp.state.actions import ActionState
 from chatapp.state.auth_form import AuthFormState
 from chatapp.state.chat import ChatState
-from chatapp.state.feedback import FeedbackState
-from chatapp.state.session import SessionState
 from chatapp.widget_api import allowed_origins
-
-CONNECTED = rx.State.is_hydrated & ~has_connection_errors
 
 
 def header_button(icon: str, label: str, **props) -> rx.Component:
@@ -81,26 +76,14 @@ def widget_page() -> rx.Component:
         guest_session(need=ChatState.needs_session, url=f"{get_settings().api_url}/api/widget/session"),
         rx.box(
             rx.vstack(
-                conversation_view(
-                    src=ChatState.stream_src, chat_id=ChatState.thread_id, draft=ChatState.draft,
-                    path=ChatState.path, viewer="customer", owner=SessionState.outbox,
-                    ready=CONNECTED, on_retry=ChatState.retry, on_talk=ChatState.talk_to_person,
-                    on_rate=FeedbackState.rate_answer, on_rate_conversation=FeedbackState.rate_conversation,
-                    on_solved=FeedbackState.solved, on_action=ActionState.act,
-                ),
+                customer_messages(),
                 class_name="messages", width="100%", padding="0.75rem",
             ),
             rx.box(id="scroll-anchor"),
             id="scroller", flex="1", width="100%", overflow_y="auto",
         ),
         rx.box(
-            composer(
-                chat_id=ChatState.thread_id, draft=ChatState.draft, owner=SessionState.outbox,
-                ready=CONNECTED, refused=ChatState.refused, label="Message", send_label="Send",
-                placeholder="Type your question…", viewer="customer", on_send=ChatState.send,
-                on_stop=ChatState.stop, on_talk=ChatState.talk_to_person,
-                on_unsent=SessionState.set_unsent,
-            ),
+            customer_composer("Type your question…"),
             width="100%", padding="0.5rem 0.75rem 0.75rem", class_name="composer-box",
         ),
         class_name="widget", height="100dvh", spacing="0",

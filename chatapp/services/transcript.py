@@ -20,6 +20,7 @@ from chatapp.services.knowledge import KnowledgeBase, citations
 from chatapp.services.knowledge.articles import slugify
 from chatapp.services.threads import Threads
 
+MARKDOWN_TYPE = "text/markdown; charset=utf-8"
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
 _LINK_TEXT = re.compile(r"([\\\[\]])")
 
@@ -28,7 +29,7 @@ _LINK_TEXT = re.compile(r"([\\\[\]])")
 class Transcript:
     filename: str
     text: str
-    media_type: str = "text/markdown; charset=utf-8"
+    media_type: str = MARKDOWN_TYPE
 
     @property
     def content(self) -> bytes:

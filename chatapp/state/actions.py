@@ -19,7 +19,6 @@ from chatapp.state import args
 from chatapp.state.notices import notify
 from chatapp.state.session import signed_in
 
-_MESSAGE_ID = 24  # a MongoDB ObjectId in hex
 MAX_FIELDS = 20
 MAX_VALUE = 500
 OFF = "Actions are turned off on this site."
@@ -40,7 +39,7 @@ class ActionState(rx.State):
     async def act(self, request: Any):
         """{message_id, op: "confirm" | "cancel" | "submit", fields: {name: value}}."""
         form = args.fields(request, "message_id", "op", "fields")
-        message_id = args.text(form and form.get("message_id"), _MESSAGE_ID)
+        message_id = args.object_id(form and form.get("message_id"))
         op = form and form.get("op")
         fields = _typed((form or {}).get("fields", {}))
         if message_id is None or op not in ("confirm", "cancel", "submit") or fields is None:

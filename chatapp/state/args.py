@@ -8,7 +8,7 @@ from typing import Any
 
 _CHAT_ID = re.compile(r"^[0-9a-f]{16}$")
 _CLIENT_ID = re.compile(r"^[0-9A-Za-z_-]{8,64}$")
-_USER_ID = re.compile(r"^[0-9a-f]{24}$")
+_OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")  # a MongoDB id, in hex
 _ARTICLE_ID = re.compile(r"^[0-9a-f]{32}$")
 MAX_TEXT = 100_000  # far over any message limit: longer input is not a message, it is refused
 
@@ -21,8 +21,9 @@ def client_id(value: Any) -> str | None:
     return value if isinstance(value, str) and _CLIENT_ID.fullmatch(value) else None
 
 
-def user_id(value: Any) -> str | None:
-    return value if isinstance(value, str) and _USER_ID.fullmatch(value) else None
+def object_id(value: Any) -> str | None:
+    """A user's or a message's id."""
+    return value if isinstance(value, str) and _OBJECT_ID.fullmatch(value) else None
 
 
 def article_id(value: Any) -> str | None:

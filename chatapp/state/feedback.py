@@ -17,7 +17,6 @@ from chatapp.state.chat import ChatState
 from chatapp.state.notices import notify
 from chatapp.state.session import signed_in
 
-_MESSAGE_ID = 24  # a MongoDB ObjectId in hex
 REFUSED = (NotAllowed, ThreadNotFound, AnswerNotFound, InvalidFeedback)
 
 
@@ -26,7 +25,7 @@ class FeedbackState(rx.State):
     async def rate_answer(self, rating: Any):
         """{message_id, rating: "up" | "down" | null, reasons: [...], comment}."""
         form = args.fields(rating, "message_id", "rating", "reasons", "comment")
-        message_id = args.text(form and form["message_id"], _MESSAGE_ID)
+        message_id = args.object_id(form and form["message_id"])
         value = form and form["rating"]
         reasons = form and form["reasons"]
         comment = args.text(form and form["comment"], 2000)

@@ -123,7 +123,7 @@ class InboxState(rx.State):
 
     @rx.event
     async def assign(self, user_id: Any):
-        user_id = args.user_id(user_id)
+        user_id = args.object_id(user_id)
         if user_id is not None:
             await self._act(services().conversations.assign, user_id)
 

@@ -58,7 +58,7 @@ class TeamState(rx.State):
                             f"and works once, until {invitation.expires_at:%-d %B %H:%M} UTC.")
 
     async def _set_active(self, user_id: str, active: bool) -> None:
-        user, member = await signed_in(self), args.user_id(user_id)
+        user, member = await signed_in(self), args.object_id(user_id)
         if user is None or member is None:
             return
         try:
